@@ -1,0 +1,226 @@
+//! Bounded concurrency for expensive password hashing.
+//!
+//! Each argon2id check takes ~19 MiB and tens of milliseconds of CPU. Under a
+//! credential-stuffing burst we would rather answer 429 at once than queue
+//! without bound and time everyone out.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, TryAcquireError};
+
+/// Returned when the pool is saturated and its wait queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing is overloaded, retry later")]
+pub struct Overloaded;
+
+/// Runs closures on tokio's blocking pool, at most `concurrency` at once,
+/// with at most `queue` callers waiting. Cloning shares the same pool.
+#[derive(Debug, Clone)]
+pub struct HashPool {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    permits: Arc<Semaphore>,
+    queue_limit: usize,
+    waiting: AtomicUsize,
+    running: Arc<AtomicUsize>,
+}
+
+impl HashPool {
+    /// A pool running `concurrency` jobs at once (at least 1) with `queue` wait slots.
+    pub fn new(concurrency: usize, queue: usize) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                permits: Arc::new(Semaphore::new(concurrency.max(1))),
+                queue_limit: queue,
+                waiting: AtomicUsize::new(0),
+                running: Arc::new(AtomicUsize::new(0)),
+            }),
+        }
+    }
+
+    /// Runs `f` on the blocking pool, waiting for a slot if needed, or
+    /// returns [`Overloaded`] immediately when the queue is full.
+    ///
+    /// A panic inside `f` is propagated to the caller.
+    pub async fn run<F, R>(&self, f: F) -> Result<R, Overloaded>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let inner = &self.inner;
+        let permit = match Arc::clone(&inner.permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(Overloaded),
+            Err(TryAcquireError::NoPermits) => {
+                // Dropped on return or if this future is cancelled while waiting.
+                let _slot = QueueSlot::claim(&inner.waiting, inner.queue_limit)?;
+                Arc::clone(&inner.permits)
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Overloaded)?
+            }
+        };
+        let running = Running::start(Arc::clone(&inner.running));
+        // The permit moves into the job so it is held until the work is done,
+        // even if the caller stops waiting for the result.
+        let job = tokio::task::spawn_blocking(move || {
+            let _held = (permit, running);
+            f()
+        });
+        match job.await {
+            Ok(value) => Ok(value),
+            Err(error) => match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                // Only happens when the runtime is shutting down.
+                Err(_) => Err(Overloaded),
+            },
+        }
+    }
+
+    /// Callers currently waiting for a slot.
+    pub fn queue_depth(&self) -> usize {
+        self.inner.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Jobs currently holding a slot.
+    pub fn in_flight(&self) -> usize {
+        self.inner.running.load(Ordering::Relaxed)
+    }
+}
+
+/// One claimed wait-queue slot, released on drop.
+struct QueueSlot<'a>(&'a AtomicUsize);
+
+impl<'a> QueueSlot<'a> {
+    fn claim(waiting: &'a AtomicUsize, limit: usize) -> Result<Self, Overloaded> {
+        waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .map(|_| Self(waiting))
+            .map_err(|_| Overloaded)
+    }
+}
+
+impl Drop for QueueSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Counts a running job for [`HashPool::in_flight`].
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn start(counter: Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(counter)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::{Duration, Instant};
+
+    async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !condition() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Occupies the pool's only slot until the returned sender is used.
+    async fn occupy(
+        pool: &HashPool,
+    ) -> (
+        mpsc::Sender<()>,
+        tokio::task::JoinHandle<Result<(), Overloaded>>,
+    ) {
+        let (release, wait) = mpsc::channel::<()>();
+        let job = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                pool.run(move || {
+                    let _ = wait.recv();
+                })
+                .await
+            }
+        });
+        wait_until("the first job to start", || pool.in_flight() == 1).await;
+        (release, job)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_and_returns_values() {
+        let pool = HashPool::new(2, 0);
+        assert_eq!(pool.run(|| 40 + 2).await, Ok(42));
+        assert_eq!((pool.in_flight(), pool.queue_depth()), (0, 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn third_caller_is_refused_immediately() {
+        let pool = HashPool::new(1, 1);
+        let (release, first) = occupy(&pool).await;
+        let second = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|| 2).await }
+        });
+        wait_until("the second job to queue", || pool.queue_depth() == 1).await;
+
+        let started = Instant::now();
+        assert_eq!(pool.run(|| 3).await, Err(Overloaded));
+        assert!(started.elapsed() < Duration::from_millis(100));
+
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), Ok(()));
+        assert_eq!(second.await.unwrap(), Ok(2));
+        wait_until("the pool to drain", || pool.in_flight() == 0).await;
+        assert_eq!(pool.queue_depth(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cancelled_waiter_frees_its_queue_slot() {
+        let pool = HashPool::new(1, 1);
+        let (release, first) = occupy(&pool).await;
+        let waiter = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|| ()).await }
+        });
+        wait_until("the waiter to queue", || pool.queue_depth() == 1).await;
+        waiter.abort();
+        assert!(waiter.await.unwrap_err().is_cancelled());
+        assert_eq!(pool.queue_depth(), 0);
+
+        // The freed slot can be used again.
+        let again = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|| 7).await }
+        });
+        wait_until("the new waiter to queue", || pool.queue_depth() == 1).await;
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), Ok(()));
+        assert_eq!(again.await.unwrap(), Ok(7));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn zero_queue_means_no_waiting() {
+        let pool = HashPool::new(1, 0);
+        let (release, first) = occupy(&pool).await;
+        assert_eq!(pool.run(|| ()).await, Err(Overloaded));
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+    }
+}

@@ -1,0 +1,100 @@
+//! The client a request speaks for, created on demand, rotated on sign-in.
+
+use crate::app::App;
+use crate::crypto::digest::token_hash;
+use crate::crypto::{ids, random};
+use crate::domain::model::{Client, Session};
+use crate::domain::user_agent::{self, Activity};
+use crate::error::Error;
+
+/// Facts about the request that flows record (device list, rate limits, `azp`).
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub ip: String,
+    pub user_agent: Option<String>,
+    /// The request's `Origin`, when it was checked and allowed.
+    pub origin: Option<String>,
+}
+
+impl RequestInfo {
+    pub fn activity(&self) -> Activity {
+        user_agent::activity(Some(self.ip.clone()), self.user_agent.as_deref())
+    }
+}
+
+/// The client of one request and what changed about it, so the HTTP layer knows which
+/// cookies to set.
+#[derive(Debug, Default)]
+pub struct ClientCtx {
+    pub client: Option<Client>,
+    /// A new `__client` value to hand out (client created or rotated).
+    pub new_token: Option<String>,
+    /// The signed-in state changed: `__client_uat` must be re-sent.
+    pub auth_changed: bool,
+    pub request: RequestInfo,
+}
+
+impl ClientCtx {
+    /// The client, creating one when the request has none.
+    pub async fn ensure(&mut self, app: &App) -> Result<Client, Error> {
+        if let Some(c) = &self.client {
+            return Ok(c.clone());
+        }
+        let token = random::random_token();
+        let client = app
+            .store
+            .insert_client(&ids::new_id("client"), &token_hash(&token), app.now())
+            .await?;
+        self.client = Some(client.clone());
+        self.new_token = Some(token);
+        Ok(client)
+    }
+
+    /// The client, or 401 when the request carries none.
+    pub fn require(&self) -> Result<&Client, Error> {
+        self.client.as_ref().ok_or_else(Error::unauthenticated)
+    }
+
+    /// Re-reads the client after a flow changed it.
+    pub async fn reload(&mut self, app: &App) -> Result<(), Error> {
+        if let Some(c) = &self.client {
+            self.client = app.store.client_by_id(&c.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Active sessions of this client as of now.
+    pub async fn active_sessions(&self, app: &App) -> Result<Vec<Session>, Error> {
+        let Some(client) = &self.client else {
+            return Ok(Vec::new());
+        };
+        let now = app.now();
+        let inactivity = app.inactivity_ms();
+        Ok(app
+            .store
+            .client_sessions(&client.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.is_active_at(now, inactivity))
+            .collect())
+    }
+
+    /// `__client_uat`: seconds of the last sign-in while a session is active, else 0.
+    pub async fn client_uat(&self, app: &App) -> Result<i64, Error> {
+        let Some(client) = &self.client else {
+            return Ok(0);
+        };
+        if self.active_sessions(app).await?.is_empty() {
+            return Ok(0);
+        }
+        Ok(client.last_auth_at.unwrap_or(client.created_at) / 1000)
+    }
+}
+
+/// Looks up a client by its cookie or `Authorization: Client` value.
+pub async fn find_by_token(app: &App, token: &str) -> Result<Option<Client>, Error> {
+    if token.is_empty() || token.len() > 256 {
+        return Ok(None);
+    }
+    Ok(app.store.client_by_token_hash(&token_hash(token)).await?)
+}

@@ -1,0 +1,125 @@
+//! One-time codes (SPEC §5): 6 digits from a CSPRNG, stored hashed, valid 10 minutes,
+//! single use, 5 attempts, a 30 s resend cooldown per attempt and identifier.
+
+use crate::app::App;
+use crate::crypto::digest::{ct_eq, token_hash};
+use crate::crypto::{ids, random};
+use crate::error::Error;
+use crate::store::StoredCode;
+
+pub const CODE_LIFETIME_MS: i64 = 10 * 60 * 1000;
+pub const MAX_ATTEMPTS: i64 = 5;
+pub const RESEND_COOLDOWN_MS: i64 = 30 * 1000;
+
+/// The hash stored for a code: bound to what it verifies, so a code for one attempt can
+/// never verify another.
+fn code_hash(subject: &str, target: &str, code: &str) -> String {
+    token_hash(&format!("{subject}\u{0}{target}\u{0}{code}"))
+}
+
+/// Creates a new code for `subject` (an attempt or identifier id) sent to `target`;
+/// returns the code (to deliver) and its expiry.
+pub async fn issue(
+    app: &App,
+    subject: &str,
+    strategy: &str,
+    target: &str,
+) -> Result<(String, i64), Error> {
+    let now = app.now();
+    if let Some(previous) = app.store.current_code(subject, strategy).await? {
+        let wait = previous.created_at + RESEND_COOLDOWN_MS - now;
+        if previous.target == target && previous.consumed_at.is_none() && wait > 0 {
+            return Err(Error::rate_limited((wait as u64).div_ceil(1000)));
+        }
+    }
+    let code = random::random_digits(6);
+    let expire_at = now + CODE_LIFETIME_MS;
+    app.store
+        .replace_code(&StoredCode {
+            id: ids::new_id("vcode"),
+            subject: subject.into(),
+            strategy: strategy.into(),
+            target: target.into(),
+            code_hash: code_hash(subject, target, &code),
+            attempts: 0,
+            expire_at,
+            consumed_at: None,
+            created_at: now,
+        })
+        .await?;
+    Ok((code, expire_at))
+}
+
+/// What a code attempt came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeOutcome {
+    Verified,
+    Incorrect { attempts: i64 },
+}
+
+/// Checks a code for `subject` and `target`; a correct code is consumed (once, even under
+/// concurrent attempts). Errors: `verification_expired`, `verification_failed` (too many
+/// attempts, or no code was sent).
+pub async fn attempt(
+    app: &App,
+    subject: &str,
+    strategy: &str,
+    target: &str,
+    code: &str,
+) -> Result<CodeOutcome, Error> {
+    let now = app.now();
+    let stored = app
+        .store
+        .current_code(subject, strategy)
+        .await?
+        .filter(|c| c.target == target)
+        .ok_or_else(|| {
+            Error::new(
+                "verification_failed",
+                "No code was sent, or it was already used. Request a new code.",
+            )
+        })?;
+    if stored.consumed_at.is_some() {
+        return Err(Error::new(
+            "verification_failed",
+            "This code was already used. Request a new code.",
+        ));
+    }
+    if now >= stored.expire_at {
+        return Err(Error::new(
+            "verification_expired",
+            "This code has expired. Request a new code.",
+        ));
+    }
+    let attempts = app
+        .store
+        .count_code_attempt(&stored.id)
+        .await?
+        .ok_or_else(|| {
+            Error::new(
+                "verification_failed",
+                "This code was already used. Request a new code.",
+            )
+        })?;
+    if attempts > MAX_ATTEMPTS {
+        return Err(Error::new(
+            "verification_failed",
+            "Too many failed attempts. Request a new code.",
+        ));
+    }
+    let given = code_hash(subject, target, code.trim());
+    if !ct_eq(given.as_bytes(), stored.code_hash.as_bytes()) {
+        return Ok(CodeOutcome::Incorrect { attempts });
+    }
+    if !app.store.consume_code(&stored.id, now).await? {
+        return Err(Error::new(
+            "verification_failed",
+            "This code was already used. Request a new code.",
+        ));
+    }
+    Ok(CodeOutcome::Verified)
+}
+
+pub fn incorrect_error() -> Error {
+    Error::new("form_code_incorrect", "Incorrect code.").with_param("code")
+}

@@ -1,0 +1,17 @@
+//! The identity logic: flows, policies and records. No HTTP here, and no SQL: storage
+//! goes through `crate::store::Store`.
+
+pub mod clients;
+pub mod codes;
+pub mod identifiers;
+pub mod keys;
+pub mod model;
+pub mod password_policy;
+pub mod passwords;
+pub mod rate_limit;
+pub mod sessions;
+pub mod sign_in;
+pub mod sign_up;
+pub mod tokens;
+pub mod user_agent;
+pub mod users;

@@ -1,0 +1,222 @@
+//! The persisted records. Times are epoch milliseconds; JSON columns stay text here and
+//! are parsed where they are rendered or merged.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct User {
+    pub id: String,
+    pub username: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_digest: Option<String>,
+    pub password_hasher: Option<String>,
+    pub public_metadata: String,
+    pub private_metadata: String,
+    pub unsafe_metadata: String,
+    pub banned: i64,
+    pub admin_locked: i64,
+    pub failed_password_attempts: i64,
+    pub lockout_until: Option<i64>,
+    pub primary_email_address_id: Option<String>,
+    pub primary_phone_number_id: Option<String>,
+    pub last_sign_in_at: Option<i64>,
+    pub last_active_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl User {
+    pub fn is_banned(&self) -> bool {
+        self.banned != 0
+    }
+
+    /// Locked by an administrator, or by too many failed passwords until `lockout_until`.
+    pub fn is_locked(&self, now: i64) -> bool {
+        self.admin_locked != 0 || self.lockout_until.is_some_and(|t| t > now)
+    }
+
+    /// Seconds until a failed-password lockout ends; `None` when not in one.
+    pub fn lockout_expires_in_seconds(&self, now: i64) -> Option<i64> {
+        self.lockout_until
+            .filter(|&t| t > now)
+            .map(|t| (t - now + 999) / 1000)
+    }
+
+    pub fn password_enabled(&self) -> bool {
+        self.password_digest.is_some()
+    }
+
+    /// Whether sign-in needs a second factor; MFA enrollment plugs in here.
+    pub fn two_factor_enabled(&self) -> bool {
+        false
+    }
+}
+
+/// An email address or phone number owned by a user.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Identifier {
+    pub id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub value: String,
+    pub value_normalized: String,
+    pub verified: i64,
+    pub verification_strategy: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub const KIND_EMAIL: &str = "email_address";
+pub const KIND_PHONE: &str = "phone_number";
+
+/// A user with the identifiers it owns.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    pub identifiers: Vec<Identifier>,
+}
+
+impl UserRecord {
+    pub fn emails(&self) -> impl Iterator<Item = &Identifier> {
+        self.identifiers.iter().filter(|i| i.kind == KIND_EMAIL)
+    }
+    pub fn phones(&self) -> impl Iterator<Item = &Identifier> {
+        self.identifiers.iter().filter(|i| i.kind == KIND_PHONE)
+    }
+    pub fn primary_email(&self) -> Option<&Identifier> {
+        let id = self.user.primary_email_address_id.as_deref()?;
+        self.identifiers.iter().find(|i| i.id == id)
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Client {
+    pub id: String,
+    pub token_hash: String,
+    pub sign_in_id: Option<String>,
+    pub sign_up_id: Option<String>,
+    pub last_active_session_id: Option<String>,
+    pub last_auth_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Session {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub status: String,
+    pub first_factor_at: i64,
+    pub second_factor_at: Option<i64>,
+    pub last_active_at: i64,
+    pub expire_at: i64,
+    pub ended_at: Option<i64>,
+    pub last_active_organization_id: Option<String>,
+    pub actor: Option<String>,
+    pub latest_activity: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Stored statuses; `expired` and `abandoned` are derived from time (see `Session::status_at`).
+pub const SESSION_ACTIVE: &str = "active";
+pub const SESSION_ENDED: &str = "ended";
+pub const SESSION_REVOKED: &str = "revoked";
+pub const SESSION_REMOVED: &str = "removed";
+
+impl Session {
+    /// The status as of `now`: an active session past its lifetime is `expired`, one idle
+    /// past the inactivity timeout is `abandoned`.
+    pub fn status_at(&self, now: i64, inactivity_ms: Option<i64>) -> &str {
+        if self.status != SESSION_ACTIVE {
+            return &self.status;
+        }
+        if now >= self.expire_at {
+            return "expired";
+        }
+        if let Some(idle) = inactivity_ms {
+            if now >= self.last_active_at + idle {
+                return "abandoned";
+            }
+        }
+        SESSION_ACTIVE
+    }
+
+    pub fn is_active_at(&self, now: i64, inactivity_ms: Option<i64>) -> bool {
+        self.status_at(now, inactivity_ms) == SESSION_ACTIVE
+    }
+
+    /// When inactivity would abandon the session (its expiry when there is no timeout).
+    pub fn abandon_at(&self, inactivity_ms: Option<i64>) -> i64 {
+        match inactivity_ms {
+            Some(idle) => (self.last_active_at + idle).min(self.expire_at),
+            None => self.expire_at,
+        }
+    }
+}
+
+/// The state of one verification (a code, a link, or a password check).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub status: String,
+    pub strategy: String,
+    pub attempts: i64,
+    pub expire_at: Option<i64>,
+}
+
+impl Verification {
+    pub fn new(status: &str, strategy: &str, expire_at: Option<i64>) -> Self {
+        Verification {
+            status: status.into(),
+            strategy: strategy.into(),
+            attempts: 0,
+            expire_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignInAttempt {
+    pub id: String,
+    pub client_id: String,
+    pub status: String,
+    pub identifier: Option<String>,
+    pub user_id: Option<String>,
+    pub first_factor: Option<String>,
+    pub second_factor: Option<String>,
+    pub created_session_id: Option<String>,
+    pub abandon_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SignUpAttempt {
+    pub id: String,
+    pub client_id: String,
+    pub status: String,
+    pub email_address: Option<String>,
+    pub username: Option<String>,
+    pub phone_number: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub password_digest: Option<String>,
+    pub unsafe_metadata: String,
+    pub email_verification: Option<String>,
+    pub phone_verification: Option<String>,
+    pub created_user_id: Option<String>,
+    pub created_session_id: Option<String>,
+    pub abandon_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn parse_verification(json: &Option<String>) -> Option<Verification> {
+    json.as_deref().and_then(|s| serde_json::from_str(s).ok())
+}
+
+pub fn verification_json(v: &Verification) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}

@@ -1,0 +1,40 @@
+//! Rate limits shared by every process through the database (fixed windows).
+
+use crate::app::App;
+use crate::config::Rate;
+use crate::crypto::digest::token_hash;
+use crate::error::Error;
+
+/// Counts one event for `key` under `scope`; past the budget, `429` with `Retry-After`.
+/// Identifier keys are hashed so the counters table holds no personal data.
+pub async fn check(app: &App, scope: &str, key: &str, rate: Rate) -> Result<(), Error> {
+    if !app.config.rate_limits.enabled {
+        return Ok(());
+    }
+    let now = app.now();
+    let window = rate.window.as_millis().max(1) as i64;
+    let window_start = now - now.rem_euclid(window);
+    let bucket = format!("{scope}:{}", &token_hash(key)[..32]);
+    let hits = app.store.hit_rate_counter(&bucket, window_start).await?;
+    if hits > rate.count as i64 {
+        metrics::counter!("gatehouse_rate_limited_total", "scope" => scope.to_string())
+            .increment(1);
+        let retry_after = ((window_start + window - now) as u64).div_ceil(1000);
+        return Err(Error::rate_limited(retry_after));
+    }
+    Ok(())
+}
+
+pub async fn per_ip(app: &App, scope: &str, ip: &str, rate: Rate) -> Result<(), Error> {
+    check(app, scope, &format!("ip:{ip}"), rate).await
+}
+
+pub async fn per_identifier(app: &App, identifier: &str) -> Result<(), Error> {
+    check(
+        app,
+        "identifier",
+        &format!("id:{identifier}"),
+        app.config.rate_limits.per_identifier,
+    )
+    .await
+}

@@ -1,0 +1,333 @@
+//! The sign-in state machine:
+//! `needs_identifier` → `needs_first_factor` → (`needs_second_factor`) → `complete`.
+//! An attempt belongs to the client that started it and expires at `abandon_at`.
+
+use crate::app::App;
+use crate::config::IdentifierKind;
+use crate::crypto::ids;
+use crate::domain::clients::ClientCtx;
+use crate::domain::identifiers::{
+    guess_kind, parse_email, parse_phone, parse_username, IdentifierGuess,
+};
+use crate::domain::model::{
+    parse_verification, verification_json, SignInAttempt, UserRecord, Verification,
+};
+use crate::domain::sessions::{self, FactorTimes};
+use crate::domain::{passwords, rate_limit};
+use crate::error::Error;
+
+pub const NEEDS_IDENTIFIER: &str = "needs_identifier";
+pub const NEEDS_FIRST_FACTOR: &str = "needs_first_factor";
+pub const NEEDS_SECOND_FACTOR: &str = "needs_second_factor";
+pub const COMPLETE: &str = "complete";
+const ATTEMPT_LIFETIME_MS: i64 = 30 * 60 * 1000;
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SignInParams {
+    pub identifier: Option<String>,
+    pub strategy: Option<String>,
+    pub password: Option<String>,
+}
+
+/// `POST /v1/client/sign_ins`.
+pub async fn create(
+    app: &App,
+    ctx: &mut ClientCtx,
+    params: SignInParams,
+) -> Result<SignInAttempt, Error> {
+    rate_limit::per_ip(
+        app,
+        "sign_in_create",
+        &ctx.request.ip,
+        app.config.rate_limits.sign_in_create,
+    )
+    .await?;
+    sessions::ensure_can_sign_in(app, ctx).await?;
+    if let Some(s) = params.strategy.as_deref() {
+        if s != "password" {
+            return Err(Error::param_invalid(
+                "strategy",
+                format!("strategy `{s}` is not enabled on this instance."),
+            ));
+        }
+    }
+    let client = ctx.ensure(app).await?;
+    let now = app.now();
+    let mut attempt = SignInAttempt {
+        id: ids::new_id("sia"),
+        client_id: client.id.clone(),
+        status: NEEDS_IDENTIFIER.into(),
+        identifier: None,
+        user_id: None,
+        first_factor: None,
+        second_factor: None,
+        created_session_id: None,
+        abandon_at: now + ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        updated_at: now,
+    };
+    if let Some(identifier) = params.identifier.as_deref() {
+        identify(app, &mut attempt, identifier).await?;
+    }
+    app.store.save_sign_in(&attempt).await?;
+    app.store
+        .set_client_sign_in(&client.id, Some(&attempt.id), now)
+        .await?;
+    ctx.reload(app).await?;
+    if params.strategy.as_deref() == Some("password") || params.password.is_some() {
+        let password = params
+            .password
+            .ok_or_else(|| Error::param_missing("password"))?;
+        attempt_password(app, ctx, &mut attempt, &password).await?;
+    }
+    Ok(attempt)
+}
+
+/// Resolves the identifier to a user. Unknown identifiers are an error unless
+/// `protect_against_enumeration`, where the attempt proceeds with no user and fails
+/// at the password exactly like a wrong password.
+async fn identify(app: &App, a: &mut SignInAttempt, identifier: &str) -> Result<(), Error> {
+    let enabled = |k: IdentifierKind| app.config.auth.identifiers.contains(&k);
+    let invalid = || {
+        Error::param_invalid(
+            "identifier",
+            "identifier is not a valid email address, phone number or username.",
+        )
+    };
+    let (kind, parsed) = match guess_kind(identifier) {
+        IdentifierGuess::Email if enabled(IdentifierKind::EmailAddress) => (
+            "email_address",
+            parse_email(identifier).map_err(|_| invalid())?,
+        ),
+        IdentifierGuess::Phone if enabled(IdentifierKind::PhoneNumber) => (
+            "phone_number",
+            parse_phone(identifier).map_err(|_| invalid())?,
+        ),
+        IdentifierGuess::Username if enabled(IdentifierKind::Username) => (
+            "username",
+            parse_username(identifier).map_err(|_| invalid())?,
+        ),
+        _ => return Err(invalid()),
+    };
+    let user_id = app
+        .store
+        .find_user_id_by_identifier(kind, &parsed.normalized)
+        .await?;
+    if user_id.is_none() && !app.config.auth.protect_against_enumeration {
+        return Err(Error::identifier_not_found());
+    }
+    a.identifier = Some(parsed.normalized);
+    a.user_id = user_id;
+    a.status = NEEDS_FIRST_FACTOR.into();
+    Ok(())
+}
+
+/// Loads an attempt of this client that is still in progress.
+pub async fn load_open(app: &App, ctx: &ClientCtx, id: &str) -> Result<SignInAttempt, Error> {
+    let attempt = load(app, ctx, id).await?;
+    if attempt.status == COMPLETE {
+        return Err(Error::new(
+            "sign_in_complete",
+            "This sign-in is already complete.",
+        ));
+    }
+    if attempt.abandon_at <= app.now() {
+        return Err(Error::new(
+            "sign_in_expired",
+            "This sign-in has expired. Please start again.",
+        ));
+    }
+    Ok(attempt)
+}
+
+pub async fn load(app: &App, ctx: &ClientCtx, id: &str) -> Result<SignInAttempt, Error> {
+    let client = ctx.require()?;
+    match app.store.get_sign_in(id).await? {
+        Some(a) if a.client_id == client.id => Ok(a),
+        _ => Err(Error::not_found("sign_in")),
+    }
+}
+
+/// `POST /v1/client/sign_ins/{id}/attempt_first_factor`.
+pub async fn attempt_first_factor(
+    app: &App,
+    ctx: &mut ClientCtx,
+    id: &str,
+    strategy: &str,
+    password: Option<String>,
+) -> Result<SignInAttempt, Error> {
+    let mut attempt = load_open(app, ctx, id).await?;
+    if attempt.status != NEEDS_FIRST_FACTOR {
+        return Err(Error::new(
+            "sign_in_invalid_state",
+            "This sign-in is not waiting for a first factor.",
+        ));
+    }
+    if strategy != "password" {
+        return Err(Error::param_invalid(
+            "strategy",
+            format!("strategy `{strategy}` is not enabled on this instance."),
+        ));
+    }
+    let password = password.ok_or_else(|| Error::param_missing("password"))?;
+    attempt_password(app, ctx, &mut attempt, &password).await?;
+    Ok(attempt)
+}
+
+async fn attempt_password(
+    app: &App,
+    ctx: &mut ClientCtx,
+    a: &mut SignInAttempt,
+    password: &str,
+) -> Result<(), Error> {
+    if a.status != NEEDS_FIRST_FACTOR {
+        return Err(Error::param_missing("identifier"));
+    }
+    rate_limit::per_ip(
+        app,
+        "factor_attempt",
+        &ctx.request.ip,
+        app.config.rate_limits.factor_attempts,
+    )
+    .await?;
+    if let Some(identifier) = &a.identifier {
+        rate_limit::per_identifier(app, identifier).await?;
+    }
+    let mut verification = parse_verification(&a.first_factor)
+        .unwrap_or_else(|| Verification::new("unverified", "password", None));
+    verification.attempts += 1;
+    let user = match &a.user_id {
+        Some(id) => app.store.get_user(id).await?,
+        None => None,
+    };
+    let outcome = check_password(app, user.as_ref(), password).await;
+    let now = app.now();
+    match outcome {
+        Ok(()) => {
+            verification.status = "verified".into();
+            a.first_factor = Some(verification_json(&verification));
+            let user = user.expect("a verified password has a user");
+            if user.user.two_factor_enabled() {
+                a.status = NEEDS_SECOND_FACTOR.into();
+                a.updated_at = now;
+                app.store.save_sign_in(a).await?;
+            } else {
+                complete(
+                    app,
+                    ctx,
+                    a,
+                    &user,
+                    FactorTimes {
+                        first: now,
+                        second: None,
+                    },
+                )
+                .await?;
+            }
+            metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
+            Ok(())
+        }
+        Err(e) => {
+            a.first_factor = Some(verification_json(&verification));
+            a.updated_at = now;
+            app.store.save_sign_in(a).await?;
+            metrics::counter!("gatehouse_sign_ins_total", "outcome" => e.code).increment(1);
+            Err(e)
+        }
+    }
+}
+
+/// The password check with lockout. Unknown users pay a dummy verification and get the
+/// same answer as a wrong password.
+async fn check_password(app: &App, user: Option<&UserRecord>, password: &str) -> Result<(), Error> {
+    let Some(record) = user else {
+        passwords::dummy(app, password).await?;
+        return Err(Error::password_incorrect());
+    };
+    let user = &record.user;
+    let now = app.now();
+    if user.is_banned() {
+        return Err(Error::banned());
+    }
+    if user.is_locked(now) {
+        return Err(Error::locked(user.lockout_expires_in_seconds(now)));
+    }
+    let too_long = password.chars().count() > app.config.auth.password.max_length;
+    let ok = if too_long {
+        false
+    } else {
+        passwords::verify(app, user, password).await?
+    };
+    if !ok {
+        let lockout = &app.config.auth.lockout;
+        app.store
+            .record_failed_password(
+                &user.id,
+                lockout.max_failed_attempts as i64,
+                now + lockout.duration.as_millis(),
+            )
+            .await?;
+        return Err(Error::password_incorrect());
+    }
+    app.store.record_successful_password(&user.id).await?;
+    Ok(())
+}
+
+/// Creates the session and marks the attempt complete, atomically.
+async fn complete(
+    app: &App,
+    ctx: &mut ClientCtx,
+    a: &mut SignInAttempt,
+    user: &UserRecord,
+    factors: FactorTimes,
+) -> Result<(), Error> {
+    let mut tx = app.store.begin().await?;
+    let session = sessions::create_in_tx(app, &mut tx, ctx, &user.user.id, factors).await?;
+    a.status = COMPLETE.into();
+    a.created_session_id = Some(session.id);
+    a.updated_at = app.now();
+    app.store.save_sign_in_tx(&mut tx, a).await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    ctx.reload(app).await?;
+    Ok(())
+}
+
+/// First factors this build offers (configured and implemented).
+pub fn enabled_first_factors(app: &App) -> Vec<&str> {
+    app.config
+        .auth
+        .first_factors
+        .iter()
+        .map(String::as_str)
+        .filter(|f| *f == "password")
+        .collect()
+}
+
+/// Second factors this build offers (configured and implemented).
+pub fn enabled_second_factors(_app: &App) -> Vec<&str> {
+    Vec::new()
+}
+
+/// The first factors offered to the attempt's user.
+pub fn supported_first_factors(
+    a: &SignInAttempt,
+    user: Option<&UserRecord>,
+) -> Vec<serde_json::Value> {
+    if a.status == NEEDS_IDENTIFIER {
+        return Vec::new();
+    }
+    let has_password = user.map(|u| u.user.password_enabled()).unwrap_or(true);
+    let mut factors = Vec::new();
+    if has_password {
+        factors.push(serde_json::json!({ "strategy": "password" }));
+    }
+    factors
+}
+
+/// The second factors offered once the first is verified (MFA plugs in here).
+pub fn supported_second_factors(
+    _a: &SignInAttempt,
+    _user: Option<&UserRecord>,
+) -> Vec<serde_json::Value> {
+    Vec::new()
+}

@@ -1,0 +1,93 @@
+//! The Backend API (admin listener): every route needs a secret key.
+
+mod outbox;
+mod sessions;
+mod users;
+
+use axum::routing::{get, patch, post};
+use axum::Router;
+
+use crate::app::AppRef;
+
+pub fn router() -> Router<AppRef> {
+    Router::new()
+        .route("/v1/users", get(users::list).post(users::create))
+        .route(
+            "/v1/users/{id}",
+            get(users::get_one)
+                .patch(users::update)
+                .delete(users::delete),
+        )
+        .route("/v1/users/{id}/metadata", patch(users::merge_metadata))
+        .route("/v1/users/{id}/ban", post(users::ban))
+        .route("/v1/users/{id}/unban", post(users::unban))
+        .route("/v1/users/{id}/lock", post(users::lock))
+        .route("/v1/users/{id}/unlock", post(users::unlock))
+        .route(
+            "/v1/users/{id}/verify_password",
+            post(users::verify_password),
+        )
+        .route("/v1/sessions", get(sessions::list))
+        .route("/v1/sessions/{id}", get(sessions::get_one))
+        .route("/v1/sessions/{id}/revoke", post(sessions::revoke))
+        .route("/v1/sessions/{id}/tokens", post(sessions::mint_token))
+        .route("/v1/jwks", get(crate::http::well_known::jwks))
+        .route("/v1/dev/outbox", get(outbox::list))
+}
+
+/// `limit` (default 10, at most 500) and `offset`.
+#[derive(Debug)]
+pub struct Page {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+impl Page {
+    pub fn new(limit: Option<i64>, offset: Option<i64>) -> Self {
+        Page { limit, offset }
+    }
+
+    pub fn resolve(&self) -> Result<(i64, i64), crate::error::Error> {
+        let limit = self.limit.unwrap_or(10);
+        if !(1..=500).contains(&limit) {
+            return Err(crate::error::Error::param_invalid(
+                "limit",
+                "limit must be between 1 and 500.",
+            ));
+        }
+        let offset = self.offset.unwrap_or(0);
+        if offset < 0 {
+            return Err(crate::error::Error::param_invalid(
+                "offset",
+                "offset must not be negative.",
+            ));
+        }
+        Ok((limit, offset))
+    }
+}
+
+/// Query strings parsed with errors in the SPEC's shape.
+pub struct QueryParams<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for QueryParams<T>
+{
+    type Rejection = crate::error::Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(QueryParams)
+            .map_err(|e| {
+                let param = e.path().to_string();
+                crate::error::Error::param_invalid(
+                    &param,
+                    format!("{param} has the wrong type or format."),
+                )
+            })
+    }
+}

@@ -1,0 +1,81 @@
+//! The three cookies of SPEC §4, written byte for byte here and nowhere else.
+
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+
+use crate::config::Config;
+
+pub const CLIENT: &str = "__client";
+pub const SESSION: &str = "__session";
+pub const CLIENT_UAT: &str = "__client_uat";
+
+fn attributes(config: &Config, max_age: i64, http_only: bool, domain: bool) -> String {
+    let mut s = format!("; Path=/; Max-Age={max_age}");
+    if domain {
+        if let Some(d) = &config.session.cookie_domain {
+            s.push_str("; Domain=");
+            s.push_str(d);
+        }
+    }
+    if http_only {
+        s.push_str("; HttpOnly");
+    }
+    s.push_str("; SameSite=Lax");
+    if config.is_https() {
+        s.push_str("; Secure");
+    }
+    s
+}
+
+/// `__client`: the opaque client value, HttpOnly, for the session lifetime.
+pub fn client(config: &Config, value: &str) -> String {
+    let max_age = config.session.lifetime.0.as_secs() as i64;
+    format!(
+        "{CLIENT}={value}{}",
+        attributes(config, max_age, true, false)
+    )
+}
+
+/// `__session`: the session token, for the token lifetime.
+pub fn session(config: &Config, jwt: &str) -> String {
+    let max_age = config.session.token_lifetime.0.as_secs() as i64;
+    let http_only = config.session.session_cookie_http_only;
+    format!(
+        "{SESSION}={jwt}{}",
+        attributes(config, max_age, http_only, true)
+    )
+}
+
+pub fn clear_session(config: &Config) -> String {
+    format!(
+        "{SESSION}={}",
+        attributes(config, 0, config.session.session_cookie_http_only, true)
+    )
+}
+
+/// `__client_uat`: readable by scripts, seconds of the last sign-in (0 when signed out).
+pub fn client_uat(config: &Config, seconds: i64) -> String {
+    let max_age = config.session.lifetime.0.as_secs() as i64;
+    format!(
+        "{CLIENT_UAT}={seconds}{}",
+        attributes(config, max_age, false, true)
+    )
+}
+
+pub fn append(headers: &mut HeaderMap, cookie: String) {
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        headers.append(SET_COOKIE, v);
+    }
+}
+
+/// The value of a cookie in the request, if present.
+pub fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}

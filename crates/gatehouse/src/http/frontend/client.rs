@@ -1,0 +1,105 @@
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::app::AppRef;
+use crate::domain::model::SESSION_ENDED;
+use crate::domain::{sessions, tokens};
+use crate::error::Error;
+use crate::http::cookies;
+use crate::http::envelope::{self, finish};
+use crate::http::extract::{origin_allowed, Frontend};
+
+/// `GET /v1/client`: the current client, created (with its cookie) when absent.
+pub async fn get_client(State(app): State<AppRef>, mut fe: Frontend) -> Response {
+    let result = fe.ctx.ensure(&app).await.map(|_| Value::Null);
+    match result {
+        Ok(_) => {
+            let client = envelope::client_json(&app, &fe.ctx).await;
+            finish(&app, fe.ctx, client).await
+        }
+        Err(e) => finish(&app, fe.ctx, Err(e)).await,
+    }
+}
+
+/// `DELETE /v1/client/sessions`: signs out every session of this client.
+pub async fn sign_out_all(State(app): State<AppRef>, mut fe: Frontend) -> Response {
+    let result = async {
+        let client = fe.ctx.require()?.clone();
+        app.store
+            .end_client_sessions(&client.id, SESSION_ENDED, app.now())
+            .await?;
+        sessions::after_client_sessions_changed(&app, &mut fe.ctx, &client.id).await?;
+        envelope::client_json(&app, &fe.ctx).await
+    }
+    .await;
+    finish(&app, fe.ctx, result).await
+}
+
+#[derive(serde::Deserialize)]
+pub struct HandshakeQuery {
+    redirect_url: Option<String>,
+}
+
+/// `GET /v1/client/handshake?redirect_url=`: refreshes `__session` for server-rendered
+/// apps and redirects back (allowed origins only).
+pub async fn handshake(
+    State(app): State<AppRef>,
+    fe: Frontend,
+    Query(q): Query<HandshakeQuery>,
+) -> Response {
+    let Some(target) = q.redirect_url.filter(|u| redirect_allowed(&app, u)) else {
+        return Error::param_invalid(
+            "redirect_url",
+            "redirect_url must be an absolute URL on an allowed origin.",
+        )
+        .into_response();
+    };
+    let mut response =
+        (StatusCode::SEE_OTHER, [(header::LOCATION, target.clone())]).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
+    let now = app.now();
+    let session = match fe
+        .ctx
+        .client
+        .as_ref()
+        .and_then(|c| c.last_active_session_id.clone())
+    {
+        Some(id) => app
+            .store
+            .get_session(&id)
+            .await
+            .ok()
+            .flatten()
+            .filter(|s| s.is_active_at(now, app.inactivity_ms())),
+        None => None,
+    };
+    match (session, fe.ctx.client.as_ref()) {
+        (Some(s), Some(client)) => {
+            let azp = crate::config::normalize_origin(&target);
+            match tokens::mint(&app, &s, azp.as_deref()) {
+                Ok(jwt) => {
+                    cookies::append(headers, cookies::session(&app.config, &jwt));
+                    let uat = client.last_auth_at.unwrap_or(client.created_at) / 1000;
+                    cookies::append(headers, cookies::client_uat(&app.config, uat));
+                }
+                Err(e) => return e.into_response(),
+            }
+        }
+        _ => {
+            cookies::append(headers, cookies::clear_session(&app.config));
+            cookies::append(headers, cookies::client_uat(&app.config, 0));
+        }
+    }
+    response
+}
+
+/// A redirect target must be an absolute http(s) URL on the public or an allowed origin.
+pub fn redirect_allowed(app: &AppRef, url: &str) -> bool {
+    crate::config::normalize_origin(url).is_some_and(|o| origin_allowed(app, &o))
+}

@@ -1,0 +1,57 @@
+//! The Frontend API (public listener): thin handlers that parse, call the domain, and
+//! render through the envelope.
+
+mod client;
+mod environment;
+mod me;
+mod sessions;
+mod sign_ins;
+mod sign_ups;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppRef;
+
+pub fn router() -> Router<AppRef> {
+    Router::new()
+        .route("/v1/environment", get(environment::get_environment))
+        .route("/v1/client", get(client::get_client))
+        .route(
+            "/v1/client/sessions",
+            axum::routing::delete(client::sign_out_all),
+        )
+        .route("/v1/client/handshake", get(client::handshake))
+        .route("/v1/client/sign_ups", post(sign_ups::create))
+        .route(
+            "/v1/client/sign_ups/{id}",
+            get(sign_ups::get_one).patch(sign_ups::update),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/prepare_verification",
+            post(sign_ups::prepare_verification),
+        )
+        .route(
+            "/v1/client/sign_ups/{id}/attempt_verification",
+            post(sign_ups::attempt_verification),
+        )
+        .route("/v1/client/sign_ins", post(sign_ins::create))
+        .route("/v1/client/sign_ins/{id}", get(sign_ins::get_one))
+        .route(
+            "/v1/client/sign_ins/{id}/attempt_first_factor",
+            post(sign_ins::attempt_first_factor),
+        )
+        .route(
+            "/v1/client/sessions/{sid}/tokens",
+            post(sessions::mint_token),
+        )
+        .route("/v1/client/sessions/{sid}/touch", post(sessions::touch))
+        .route("/v1/client/sessions/{sid}/end", post(sessions::end))
+        .route(
+            "/v1/me",
+            get(me::get_me).patch(me::update_me).delete(me::delete_me),
+        )
+        .route("/v1/me/change_password", post(me::change_password))
+        .route("/v1/me/sessions", get(me::list_sessions))
+        .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
+}

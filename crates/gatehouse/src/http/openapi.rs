@@ -1,0 +1,354 @@
+//! The OpenAPI 3.1 documents of both listeners, generated from one route table each so
+//! they cannot drift from what is served (a test compares them with the routers).
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::app::AppRef;
+
+/// (method, path, summary, request body fields)
+type Operation = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+
+pub const PUBLIC_OPERATIONS: &[Operation] = &[
+    (
+        "get",
+        "/v1/environment",
+        "Public configuration of this instance",
+        &[],
+    ),
+    (
+        "get",
+        "/v1/client",
+        "The current client (created when absent)",
+        &[],
+    ),
+    (
+        "delete",
+        "/v1/client/sessions",
+        "Sign out every session of this client",
+        &[],
+    ),
+    (
+        "get",
+        "/v1/client/handshake",
+        "Refresh __session and redirect (query: redirect_url)",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/client/sign_ups",
+        "Start a sign-up",
+        &[
+            "email_address",
+            "username",
+            "phone_number",
+            "password",
+            "first_name",
+            "last_name",
+            "unsafe_metadata",
+        ],
+    ),
+    (
+        "get",
+        "/v1/client/sign_ups/{id}",
+        "A sign-up of this client",
+        &[],
+    ),
+    (
+        "patch",
+        "/v1/client/sign_ups/{id}",
+        "Add fields to a sign-up",
+        &[
+            "email_address",
+            "username",
+            "phone_number",
+            "password",
+            "first_name",
+            "last_name",
+            "unsafe_metadata",
+        ],
+    ),
+    (
+        "post",
+        "/v1/client/sign_ups/{id}/prepare_verification",
+        "Send a verification code",
+        &["strategy"],
+    ),
+    (
+        "post",
+        "/v1/client/sign_ups/{id}/attempt_verification",
+        "Check a verification code",
+        &["strategy", "code"],
+    ),
+    (
+        "post",
+        "/v1/client/sign_ins",
+        "Start a sign-in",
+        &["identifier", "strategy", "password"],
+    ),
+    (
+        "get",
+        "/v1/client/sign_ins/{id}",
+        "A sign-in of this client",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/client/sign_ins/{id}/attempt_first_factor",
+        "Attempt the first factor",
+        &["strategy", "password"],
+    ),
+    (
+        "post",
+        "/v1/client/sessions/{sid}/tokens",
+        "Mint a session token (sets __session)",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/client/sessions/{sid}/touch",
+        "Mark a session active",
+        &["active_organization_id"],
+    ),
+    (
+        "post",
+        "/v1/client/sessions/{sid}/end",
+        "Sign out one session",
+        &[],
+    ),
+    ("get", "/v1/me", "The signed-in user", &[]),
+    (
+        "patch",
+        "/v1/me",
+        "Update the signed-in user",
+        &[
+            "username",
+            "first_name",
+            "last_name",
+            "primary_email_address_id",
+            "primary_phone_number_id",
+            "unsafe_metadata",
+        ],
+    ),
+    ("delete", "/v1/me", "Delete the signed-in user", &[]),
+    (
+        "post",
+        "/v1/me/change_password",
+        "Change the password",
+        &[
+            "current_password",
+            "new_password",
+            "sign_out_of_other_sessions",
+        ],
+    ),
+    (
+        "get",
+        "/v1/me/sessions",
+        "Active sessions of the signed-in user",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/me/sessions/{id}/revoke",
+        "Revoke one of the user's sessions",
+        &[],
+    ),
+    ("get", "/.well-known/jwks.json", "Public signing keys", &[]),
+    (
+        "get",
+        "/.well-known/openid-configuration",
+        "Issuer discovery",
+        &[],
+    ),
+    ("get", "/healthz", "Liveness", &[]),
+    ("get", "/readyz", "Readiness (database reachable)", &[]),
+    ("get", "/openapi.json", "This document", &[]),
+];
+
+pub const ADMIN_OPERATIONS: &[Operation] = &[
+    (
+        "get",
+        "/v1/users",
+        "List users (query, email_address, username, user_id, order_by, limit, offset)",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/users",
+        "Create a user",
+        &[
+            "email_address",
+            "phone_number",
+            "username",
+            "password",
+            "password_digest",
+            "password_hasher",
+            "skip_password_checks",
+            "first_name",
+            "last_name",
+            "public_metadata",
+            "private_metadata",
+            "unsafe_metadata",
+        ],
+    ),
+    ("get", "/v1/users/{id}", "A user", &[]),
+    (
+        "patch",
+        "/v1/users/{id}",
+        "Update a user",
+        &[
+            "username",
+            "first_name",
+            "last_name",
+            "primary_email_address_id",
+            "primary_phone_number_id",
+            "public_metadata",
+            "private_metadata",
+            "unsafe_metadata",
+            "password",
+            "skip_password_checks",
+        ],
+    ),
+    (
+        "delete",
+        "/v1/users/{id}",
+        "Delete a user (ends all sessions)",
+        &[],
+    ),
+    (
+        "patch",
+        "/v1/users/{id}/metadata",
+        "Deep-merge metadata (null removes a key)",
+        &["public_metadata", "private_metadata", "unsafe_metadata"],
+    ),
+    (
+        "post",
+        "/v1/users/{id}/ban",
+        "Ban a user (revokes every session)",
+        &[],
+    ),
+    ("post", "/v1/users/{id}/unban", "Unban a user", &[]),
+    ("post", "/v1/users/{id}/lock", "Lock a user", &[]),
+    (
+        "post",
+        "/v1/users/{id}/unlock",
+        "Unlock a user (clears failed attempts)",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/users/{id}/verify_password",
+        "Check a user's password",
+        &["password"],
+    ),
+    (
+        "get",
+        "/v1/sessions",
+        "List sessions (user_id, client_id, status, limit, offset)",
+        &[],
+    ),
+    ("get", "/v1/sessions/{id}", "A session", &[]),
+    ("post", "/v1/sessions/{id}/revoke", "Revoke a session", &[]),
+    (
+        "post",
+        "/v1/sessions/{id}/tokens",
+        "Mint a session token server-side",
+        &[],
+    ),
+    ("get", "/v1/jwks", "Public signing keys", &[]),
+    (
+        "get",
+        "/v1/dev/outbox",
+        "Messages kept by the log transport (to, limit, offset)",
+        &[],
+    ),
+    ("get", "/healthz", "Liveness", &[]),
+    ("get", "/readyz", "Readiness (database reachable)", &[]),
+    ("get", "/metrics", "Prometheus metrics", &[]),
+    ("get", "/openapi.json", "This document", &[]),
+];
+
+pub async fn public_document(State(app): State<AppRef>) -> Json<Value> {
+    Json(document(
+        "Gatehouse Frontend API",
+        &app.config.public_url,
+        PUBLIC_OPERATIONS,
+        false,
+    ))
+}
+
+pub async fn admin_document(State(app): State<AppRef>) -> Json<Value> {
+    Json(document(
+        "Gatehouse Backend API",
+        &format!("http://{}", app.config.admin_listen),
+        ADMIN_OPERATIONS,
+        true,
+    ))
+}
+
+fn document(title: &str, server: &str, ops: &[Operation], secret_key: bool) -> Value {
+    let mut paths = Map::new();
+    for (method, path, summary, fields) in ops {
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        let mut op = json!({
+            "summary": summary,
+            "responses": {
+                "200": {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "4XX": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}},
+            },
+        });
+        let params: Vec<Value> = path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = Value::Array(params);
+        }
+        if !fields.is_empty() {
+            let props: Map<String, Value> =
+                fields.iter().map(|f| (f.to_string(), json!({}))).collect();
+            let schema = json!({"type": "object", "properties": props});
+            let mut content = json!({"application/json": {"schema": schema}});
+            if !secret_key {
+                content["application/x-www-form-urlencoded"] = json!({"schema": schema});
+            }
+            op["requestBody"] = json!({"required": false, "content": content});
+        }
+        if secret_key && path.starts_with("/v1/") {
+            op["security"] = json!([{"secretKey": []}]);
+        }
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": server}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"secretKey": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Errors": {
+                    "type": "object",
+                    "required": ["errors"],
+                    "properties": {"errors": {"type": "array", "items": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "long_message": {"type": "string"},
+                            "meta": {"type": "object"},
+                        },
+                    }}},
+                },
+            },
+        },
+    })
+}

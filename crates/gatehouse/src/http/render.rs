@@ -1,0 +1,172 @@
+//! The JSON objects of SPEC §3, rendered from records.
+
+use serde_json::{json, Value};
+
+use crate::app::App;
+use crate::domain::model::{
+    parse_verification, Identifier, Session, SignInAttempt, SignUpAttempt, UserRecord,
+};
+use crate::domain::{sign_in, sign_up};
+
+fn json_text(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|_| json!({}))
+}
+
+fn identifier(i: &Identifier) -> Value {
+    let verification = if i.verified != 0 {
+        json!({"status": "verified", "strategy": i.verification_strategy, "attempts": null, "expire_at": null})
+    } else {
+        json!({"status": "unverified", "strategy": null, "attempts": null, "expire_at": null})
+    };
+    json!({
+        "object": i.kind,
+        "id": i.id,
+        i.kind.as_str(): i.value,
+        "verification": verification,
+        "linked_to": [],
+        "created_at": i.created_at,
+        "updated_at": i.updated_at,
+    })
+}
+
+/// A user; `private_metadata` only for the Backend API.
+pub fn user(app: &App, r: &UserRecord, with_private: bool) -> Value {
+    let u = &r.user;
+    let now = app.now();
+    let mut v = json!({
+        "object": "user",
+        "id": u.id,
+        "username": u.username,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "primary_email_address_id": u.primary_email_address_id,
+        "primary_phone_number_id": u.primary_phone_number_id,
+        "email_addresses": r.emails().map(identifier).collect::<Vec<_>>(),
+        "phone_numbers": r.phones().map(identifier).collect::<Vec<_>>(),
+        "external_accounts": [],
+        "saml_accounts": [],
+        "password_enabled": u.password_enabled(),
+        "totp_enabled": false,
+        "backup_code_enabled": false,
+        "two_factor_enabled": u.two_factor_enabled(),
+        "public_metadata": json_text(&u.public_metadata),
+        "unsafe_metadata": json_text(&u.unsafe_metadata),
+        "banned": u.is_banned(),
+        "locked": u.is_locked(now),
+        "lockout_expires_in_seconds": u.lockout_expires_in_seconds(now),
+        "last_sign_in_at": u.last_sign_in_at,
+        "last_active_at": u.last_active_at,
+        "created_at": u.created_at,
+        "updated_at": u.updated_at,
+    });
+    if with_private {
+        v["private_metadata"] = json_text(&u.private_metadata);
+    }
+    v
+}
+
+pub fn session(app: &App, s: &Session, user: Option<Value>) -> Value {
+    let inactivity = app.inactivity_ms();
+    let mut v = json!({
+        "object": "session",
+        "id": s.id,
+        "client_id": s.client_id,
+        "user_id": s.user_id,
+        "status": s.status_at(app.now(), inactivity),
+        "last_active_at": s.last_active_at,
+        "expire_at": s.expire_at,
+        "abandon_at": s.abandon_at(inactivity),
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "last_active_organization_id": s.last_active_organization_id,
+        "actor": s.actor.as_deref().map(json_text),
+        "latest_activity": json_text(&s.latest_activity),
+    });
+    if let Some(u) = user {
+        v["user"] = u;
+    }
+    v
+}
+
+fn verification(v: &Option<String>) -> Value {
+    match parse_verification(v) {
+        Some(v) => json!({
+            "status": v.status,
+            "strategy": v.strategy,
+            "attempts": v.attempts,
+            "expire_at": v.expire_at,
+        }),
+        None => Value::Null,
+    }
+}
+
+pub fn sign_in(app: &App, a: &SignInAttempt, user: Option<&UserRecord>) -> Value {
+    let status = if a.status != sign_in::COMPLETE && a.abandon_at <= app.now() {
+        "abandoned"
+    } else {
+        a.status.as_str()
+    };
+    json!({
+        "object": "sign_in",
+        "id": a.id,
+        "status": status,
+        "identifier": a.identifier,
+        "supported_first_factors": sign_in::supported_first_factors(a, user),
+        "supported_second_factors": sign_in::supported_second_factors(a, user),
+        "first_factor_verification": verification(&a.first_factor),
+        "second_factor_verification": verification(&a.second_factor),
+        "created_session_id": a.created_session_id,
+        "user_data": user.map(|u| json!({"first_name": u.user.first_name, "last_name": u.user.last_name})),
+        "abandon_at": a.abandon_at,
+    })
+}
+
+pub fn sign_up(app: &App, a: &SignUpAttempt) -> Value {
+    let req = sign_up::requirements(app, a);
+    json!({
+        "object": "sign_up",
+        "id": a.id,
+        "status": sign_up::status_at(a, app.now()),
+        "required_fields": req.required,
+        "optional_fields": optional_fields(app),
+        "missing_fields": req.missing,
+        "unverified_fields": req.unverified,
+        "email_address": a.email_address,
+        "username": a.username,
+        "phone_number": a.phone_number,
+        "first_name": a.first_name,
+        "last_name": a.last_name,
+        "password_enabled": a.password_digest.is_some() || a.created_user_id.is_some(),
+        "unsafe_metadata": json_text(&a.unsafe_metadata),
+        "verifications": {
+            "email_address": verification(&a.email_verification),
+            "phone_number": verification(&a.phone_verification),
+            "external_account": null,
+        },
+        "created_user_id": a.created_user_id,
+        "created_session_id": a.created_session_id,
+        "abandon_at": a.abandon_at,
+    })
+}
+
+fn optional_fields(app: &App) -> Vec<&'static str> {
+    use crate::config::IdentifierKind;
+    let mut v = vec!["first_name", "last_name"];
+    if app
+        .config
+        .auth
+        .identifiers
+        .contains(&IdentifierKind::Username)
+    {
+        v.push("username");
+    }
+    if app
+        .config
+        .auth
+        .identifiers
+        .contains(&IdentifierKind::PhoneNumber)
+    {
+        v.push("phone_number");
+    }
+    v
+}

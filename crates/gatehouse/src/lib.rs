@@ -1,0 +1,16 @@
+//! Gatehouse: a self-hosted authentication and user-management server.
+//!
+//! See `ARCHITECTURE.md` at the repository root for the map of this crate.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod delivery;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod logging;
+pub mod server;
+pub mod store;

@@ -1,0 +1,113 @@
+//! Sign-in and sign-up attempts: persisted flow objects with a status, an expiry and
+//! the client that started them.
+
+use sqlx::{Any, Transaction};
+
+use super::{classify, Store, StoreResult};
+use crate::domain::model::{SignInAttempt, SignUpAttempt};
+
+const SIGN_IN_COLUMNS: &str =
+    "id, client_id, status, identifier, user_id, first_factor, second_factor, \
+    created_session_id, abandon_at, created_at, updated_at";
+const SIGN_UP_COLUMNS: &str = "id, client_id, status, email_address, username, phone_number, first_name, \
+    last_name, password_digest, unsafe_metadata, email_verification, phone_verification, created_user_id, \
+    created_session_id, abandon_at, created_at, updated_at";
+
+impl Store {
+    pub async fn save_sign_in(&self, a: &SignInAttempt) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        self.save_sign_in_tx(&mut tx, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts or replaces a sign-in attempt.
+    pub async fn save_sign_in_tx(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        a: &SignInAttempt,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO sign_in_attempts ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (id) DO UPDATE SET status = excluded.status, identifier = excluded.identifier, \
+             user_id = excluded.user_id, first_factor = excluded.first_factor, second_factor = excluded.second_factor, \
+             created_session_id = excluded.created_session_id, updated_at = excluded.updated_at"
+        ))
+        .bind(&a.id)
+        .bind(&a.client_id)
+        .bind(&a.status)
+        .bind(&a.identifier)
+        .bind(&a.user_id)
+        .bind(&a.first_factor)
+        .bind(&a.second_factor)
+        .bind(&a.created_session_id)
+        .bind(a.abandon_at)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn get_sign_in(&self, id: &str) -> StoreResult<Option<SignInAttempt>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {SIGN_IN_COLUMNS} FROM sign_in_attempts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    pub async fn save_sign_up(&self, a: &SignUpAttempt) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        self.save_sign_up_tx(&mut tx, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn save_sign_up_tx(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        a: &SignUpAttempt,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO sign_up_attempts ({SIGN_UP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+             $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+             email_address = excluded.email_address, username = excluded.username, phone_number = excluded.phone_number, \
+             first_name = excluded.first_name, last_name = excluded.last_name, password_digest = excluded.password_digest, \
+             unsafe_metadata = excluded.unsafe_metadata, email_verification = excluded.email_verification, \
+             phone_verification = excluded.phone_verification, created_user_id = excluded.created_user_id, \
+             created_session_id = excluded.created_session_id, updated_at = excluded.updated_at"
+        ))
+        .bind(&a.id)
+        .bind(&a.client_id)
+        .bind(&a.status)
+        .bind(&a.email_address)
+        .bind(&a.username)
+        .bind(&a.phone_number)
+        .bind(&a.first_name)
+        .bind(&a.last_name)
+        .bind(&a.password_digest)
+        .bind(&a.unsafe_metadata)
+        .bind(&a.email_verification)
+        .bind(&a.phone_verification)
+        .bind(&a.created_user_id)
+        .bind(&a.created_session_id)
+        .bind(a.abandon_at)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    pub async fn get_sign_up(&self, id: &str) -> StoreResult<Option<SignUpAttempt>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {SIGN_UP_COLUMNS} FROM sign_up_attempts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+}

@@ -1,0 +1,203 @@
+//! Persistence: one `Store` over SQLite or PostgreSQL.
+//!
+//! Both databases run the same SQL (one dialect: `$n` parameters, BIGINT epoch
+//! milliseconds, INTEGER booleans, TEXT JSON) through sqlx's `Any` driver, so behaviour
+//! cannot drift between them; what differs is how connections are set up:
+//! - SQLite runs in WAL mode with a busy timeout, and every write goes through a
+//!   single-connection writer pool whose transactions start `BEGIN IMMEDIATE`, so writers
+//!   queue in-process instead of failing with `database is locked`; reads use a separate
+//!   pool and never block on writers.
+//! - PostgreSQL uses one shared pool for both.
+
+mod attempts;
+mod clients;
+mod codes;
+mod keys;
+mod outbox;
+mod rate_limits;
+mod sessions;
+mod users;
+
+pub use codes::*;
+pub use keys::*;
+pub use outbox::*;
+pub use sessions::*;
+pub use users::*;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+/// Which database a `Store` talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database behind every Gatehouse process of one instance.
+#[derive(Clone, Debug)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+}
+
+/// A storage failure, classified for the callers that must tell them apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write (e.g. an email address already taken).
+    #[error("unique constraint violated")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Maps unique violations to `Conflict` and keeps everything else.
+pub(crate) fn classify(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict;
+        }
+    }
+    StoreError::Database(e)
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) without migrating.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url)?;
+        if url.starts_with("sqlite:") {
+            if let Some(dir) = sqlite_parent_dir(url) {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+            let pool = |max: u32| {
+                AnyPoolOptions::new()
+                    .max_connections(max)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+            };
+            let write = pool(1).connect_with(options.clone()).await?;
+            let readers = std::thread::available_parallelism()
+                .map(|n| n.get() as u32)
+                .unwrap_or(2)
+                .max(2)
+                * 2;
+            let read = pool(readers).connect_with(options).await?;
+            Ok(Store {
+                read,
+                write,
+                backend: Backend::Sqlite,
+            })
+        } else {
+            let pool = AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Store {
+                read: pool.clone(),
+                write: pool,
+                backend: Backend::Postgres,
+            })
+        }
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn open(url: &str) -> StoreResult<Store> {
+        let store = Store::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies pending migrations; safe to run from several processes at once.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.write).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+    }
+
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    pub(crate) fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front so a
+    /// transaction that reads before it writes can never fail to upgrade.
+    pub async fn begin(&self) -> StoreResult<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+
+    /// A value from the instance settings table.
+    pub async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.read)
+                .await?,
+        )
+    }
+
+    /// Stores a setting unless one exists; returns the value in effect.
+    pub async fn setting_insert_if_absent(&self, name: &str, value: &str) -> StoreResult<String> {
+        sqlx::query("INSERT INTO instance_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&self.write)
+            .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM instance_settings WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.write)
+                .await?,
+        )
+    }
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    if path.is_empty() || path.starts_with(":memory:") {
+        return None;
+    }
+    std::path::Path::new(path).parent().map(|p| p.to_path_buf())
+}

@@ -1,0 +1,186 @@
+//! Sessions: one per signed-in user per client.
+
+use sqlx::{Any, Transaction};
+
+use super::{Store, StoreResult};
+use crate::domain::model::{Session, SESSION_ACTIVE};
+
+const SESSION_COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, second_factor_at, last_active_at, \
+    expire_at, ended_at, last_active_organization_id, actor, latest_activity, created_at, updated_at";
+
+/// Filters for listing sessions.
+#[derive(Debug, Clone, Default)]
+pub struct SessionQuery {
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    /// Stored status (`active`, `ended`, `revoked`, `removed`); derived states are filtered by the caller.
+    pub status: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Store {
+    pub async fn insert_session(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        s: &Session,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(&s.id)
+        .bind(&s.client_id)
+        .bind(&s.user_id)
+        .bind(&s.status)
+        .bind(s.first_factor_at)
+        .bind(s.second_factor_at)
+        .bind(s.last_active_at)
+        .bind(s.expire_at)
+        .bind(s.ended_at)
+        .bind(&s.last_active_organization_id)
+        .bind(&s.actor)
+        .bind(&s.latest_activity)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// One indexed read: the hot path of token minting.
+    pub async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?)
+    }
+
+    /// Sessions of a client whose stored status is active (time-derived states are the caller's).
+    pub async fn client_sessions(&self, client_id: &str) -> StoreResult<Vec<Session>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE client_id = $1 AND status = $2 ORDER BY created_at, id"
+        ))
+        .bind(client_id)
+        .bind(SESSION_ACTIVE)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    pub async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND status = $2 ORDER BY created_at, id"
+        ))
+        .bind(user_id)
+        .bind(SESSION_ACTIVE)
+        .fetch_all(self.reader())
+        .await?)
+    }
+
+    pub async fn list_sessions(&self, q: &SessionQuery) -> StoreResult<(Vec<Session>, i64)> {
+        let mut conditions = Vec::new();
+        let mut binds = Vec::new();
+        for (col, v) in [
+            ("user_id", &q.user_id),
+            ("client_id", &q.client_id),
+            ("status", &q.status),
+        ] {
+            if let Some(v) = v {
+                binds.push(v.clone());
+                conditions.push(format!("{col} = ${}", binds.len()));
+            }
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let count_sql = format!("SELECT COUNT(*) FROM sessions {filter}");
+        let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+        for b in &binds {
+            count = count.bind(b);
+        }
+        let total = count.fetch_one(self.reader()).await?;
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions {filter} ORDER BY created_at DESC, id DESC LIMIT {} OFFSET {}",
+            q.limit, q.offset
+        );
+        let mut list = sqlx::query_as::<_, Session>(&sql);
+        for b in &binds {
+            list = list.bind(b);
+        }
+        Ok((list.fetch_all(self.reader()).await?, total))
+    }
+
+    /// Moves an active session to a final status; false if it was not active.
+    pub async fn end_session(&self, id: &str, status: &str, now: i64) -> StoreResult<bool> {
+        let r = sqlx::query(
+            "UPDATE sessions SET status = $1, ended_at = $2, updated_at = $2 WHERE id = $3 AND status = 'active'",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(self.writer())
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Ends every active session of a user, optionally sparing one; returns how many.
+    pub async fn end_user_sessions(
+        &self,
+        user_id: &str,
+        status: &str,
+        except: Option<&str>,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE sessions SET status = $1, ended_at = $2, updated_at = $2 \
+             WHERE user_id = $3 AND status = 'active' AND id <> $4",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(user_id)
+        .bind(except.unwrap_or(""))
+        .execute(self.writer())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn end_client_sessions(
+        &self,
+        client_id: &str,
+        status: &str,
+        now: i64,
+    ) -> StoreResult<u64> {
+        let r = sqlx::query(
+            "UPDATE sessions SET status = $1, ended_at = $2, updated_at = $2 WHERE client_id = $3 AND status = 'active'",
+        )
+        .bind(status)
+        .bind(now)
+        .bind(client_id)
+        .execute(self.writer())
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Marks a session active now (the inactivity timeout restarts) and records the
+    /// latest request's device details when given.
+    pub async fn touch_session(
+        &self,
+        id: &str,
+        activity: Option<&str>,
+        now: i64,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_active_at = $1, updated_at = $1, \
+             latest_activity = COALESCE($2, latest_activity) WHERE id = $3 AND status = 'active'",
+        )
+        .bind(now)
+        .bind(activity)
+        .bind(id)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+}
