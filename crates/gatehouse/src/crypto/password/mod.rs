@@ -108,7 +108,7 @@ pub enum DigestError {
 
 /// A digest that passed its structural checks.
 enum Parsed<'a> {
-    Argon(argon::Parsed<'a>),
+    Argon(Box<argon::Parsed<'a>>),
     Bcrypt(&'a str),
     Pbkdf2(pbkdf2_digest::Parsed),
     Firebase(firebase_scrypt::Parsed),
@@ -116,7 +116,9 @@ enum Parsed<'a> {
 
 fn parse(kind: DigestKind, digest: &str) -> Result<Parsed<'_>, DigestError> {
     let parsed = match kind {
-        DigestKind::Argon2id | DigestKind::Argon2i => argon::parse(kind, digest).map(Parsed::Argon),
+        DigestKind::Argon2id | DigestKind::Argon2i => {
+            argon::parse(kind, digest).map(|p| Parsed::Argon(Box::new(p)))
+        }
         DigestKind::Bcrypt => bcrypt_digest::parse(digest).map(Parsed::Bcrypt),
         DigestKind::Pbkdf2Sha256 => pbkdf2_digest::parse(digest).map(Parsed::Pbkdf2),
         DigestKind::Pbkdf2Sha256Django => pbkdf2_digest::parse_django(digest).map(Parsed::Pbkdf2),

@@ -11,6 +11,8 @@ use crate::http::envelope::{apply_cookies, finish};
 use crate::http::extract::Frontend;
 use crate::http::{cookies, render};
 
+const ACTIVITY_GRANULARITY_MS: i64 = 60_000;
+
 /// `POST /v1/client/sessions/{sid}/tokens`: the hot path. Two indexed reads (client by
 /// cookie hash, session by id) and one signature.
 pub async fn mint_token(
@@ -28,6 +30,13 @@ pub async fn mint_token(
             return response;
         }
     };
+    // Token refreshes count as activity, recorded at most once a minute per session so
+    // the hot path stays read-only.
+    if app.now() - session.last_active_at > ACTIVITY_GRANULARITY_MS {
+        if let Err(e) = app.store.touch_session(&session.id, None, app.now()).await {
+            return Error::from(e).into_response();
+        }
+    }
     let jwt = match tokens::mint(&app, &session, fe.ctx.request.origin.as_deref()) {
         Ok(jwt) => jwt,
         Err(e) => return e.into_response(),
