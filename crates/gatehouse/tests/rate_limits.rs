@@ -1,0 +1,101 @@
+//! Rate limits per IP and per identifier, and the bounded password-hashing queue.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use support::{DbKind, TestServer, PASSWORD};
+
+both_dbs!(
+    sign_in_creation_limited_per_ip,
+    attempts_limited_per_identifier_across_ips,
+    full_hash_queue_answers_429_at_once,
+);
+
+const LIMITED: &str = "[auth]\nverify_email_at_sign_up = false\n[rate_limits]\ntrusted_proxies = [\"127.0.0.1/32\"]\nsign_in_create = \"3/1m\"\nfactor_attempts = \"100/1m\"\nper_identifier = \"4/1m\"\n";
+
+async fn sign_in_creation_limited_per_ip(db: DbKind) {
+    let server = TestServer::start_with(db, LIMITED).await;
+    let b = server.browser();
+    let ip = "198.51.100.1".to_string();
+    for _ in 0..3 {
+        assert_eq!(create(&b, &ip).await.status, 200);
+    }
+    let r = create(&b, &ip).await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.error_code(), "rate_limit_exceeded");
+    let retry: u64 = r.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Another IP has its own budget.
+    assert_eq!(create(&b, "198.51.100.2").await.status, 200);
+    // The window passes.
+    server.clock.advance(61_000);
+    assert_eq!(create(&b, &ip).await.status, 200);
+    server.stop().await;
+}
+
+async fn create(b: &support::Browser, ip: &str) -> support::Resp {
+    b.send(b.request(reqwest::Method::POST, "/v1/client/sign_ins").header("x-forwarded-for", ip).json(&json!({})))
+        .await
+}
+
+async fn attempts_limited_per_identifier_across_ips(db: DbKind) {
+    let server = TestServer::start_with(db, LIMITED).await;
+    server.create_user("target@example.com", PASSWORD).await;
+    let mut codes = Vec::new();
+    for i in 0..5 {
+        let b = server.browser();
+        let ip = format!("203.0.113.{i}");
+        let r = b
+            .send(b.request(reqwest::Method::POST, "/v1/client/sign_ins").header("x-forwarded-for", &ip).json(&json!({
+                "identifier": "target@example.com", "strategy": "password", "password": "not the password at all"
+            })))
+            .await;
+        codes.push(r.error_code().to_string());
+    }
+    assert_eq!(&codes[..4], ["form_password_incorrect"; 4], "{codes:?}");
+    assert_eq!(codes[4], "rate_limit_exceeded", "the fifth attempt on one identifier is refused whatever the IP");
+    // Other identifiers are unaffected.
+    server.create_user("bystander@example.com", PASSWORD).await;
+    let b = server.browser();
+    let r = b
+        .send(b.request(reqwest::Method::POST, "/v1/client/sign_ins").header("x-forwarded-for", "203.0.113.50").json(&json!({
+            "identifier": "bystander@example.com", "strategy": "password", "password": PASSWORD
+        })))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    server.stop().await;
+}
+
+async fn full_hash_queue_answers_429_at_once(db: DbKind) {
+    let toml = "[rate_limits]\nenabled = false\n[auth.password]\nhash_concurrency = 1\nhash_queue = 1\n";
+    let server = TestServer::start_with(db, toml).await;
+    server.create_user("busy@example.com", PASSWORD).await;
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let b = server.browser();
+        tasks.push(tokio::spawn(async move {
+            let started = Instant::now();
+            let r = b.sign_in_raw("busy@example.com", "wrong password for load").await;
+            (r.status.as_u16(), r.headers.get("retry-after").is_some(), started.elapsed())
+        }));
+    }
+    let mut overloaded = 0;
+    let mut answered = 0;
+    for t in tasks {
+        let (status, retry_after, elapsed) = t.await.unwrap();
+        match status {
+            429 => {
+                overloaded += 1;
+                assert!(retry_after);
+                assert!(elapsed < Duration::from_millis(500), "a full queue answers at once, took {elapsed:?}");
+            }
+            422 => answered += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(overloaded >= 1, "12 concurrent hashes with room for 2 must shed some");
+    assert!(answered >= 2, "admitted requests are served");
+    server.stop().await;
+}
