@@ -25,7 +25,14 @@ async fn sign_in_creation_limited_per_ip(db: DbKind) {
     let r = create(&b, &ip).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert_eq!(r.error_code(), "rate_limit_exceeded");
-    let retry: u64 = r.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    let retry: u64 = r
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&retry), "{retry}");
     // Another IP has its own budget.
     assert_eq!(create(&b, "198.51.100.2").await.status, 200);
@@ -36,8 +43,12 @@ async fn sign_in_creation_limited_per_ip(db: DbKind) {
 }
 
 async fn create(b: &support::Browser, ip: &str) -> support::Resp {
-    b.send(b.request(reqwest::Method::POST, "/v1/client/sign_ins").header("x-forwarded-for", ip).json(&json!({})))
-        .await
+    b.send(
+        b.request(reqwest::Method::POST, "/v1/client/sign_ins")
+            .header("x-forwarded-for", ip)
+            .json(&json!({})),
+    )
+    .await
 }
 
 async fn attempts_limited_per_identifier_across_ips(db: DbKind) {
@@ -55,7 +66,10 @@ async fn attempts_limited_per_identifier_across_ips(db: DbKind) {
         codes.push(r.error_code().to_string());
     }
     assert_eq!(&codes[..4], ["form_password_incorrect"; 4], "{codes:?}");
-    assert_eq!(codes[4], "rate_limit_exceeded", "the fifth attempt on one identifier is refused whatever the IP");
+    assert_eq!(
+        codes[4], "rate_limit_exceeded",
+        "the fifth attempt on one identifier is refused whatever the IP"
+    );
     // Other identifiers are unaffected.
     server.create_user("bystander@example.com", PASSWORD).await;
     let b = server.browser();
@@ -69,7 +83,8 @@ async fn attempts_limited_per_identifier_across_ips(db: DbKind) {
 }
 
 async fn full_hash_queue_answers_429_at_once(db: DbKind) {
-    let toml = "[rate_limits]\nenabled = false\n[auth.password]\nhash_concurrency = 1\nhash_queue = 1\n";
+    let toml =
+        "[rate_limits]\nenabled = false\n[auth.password]\nhash_concurrency = 1\nhash_queue = 1\n";
     let server = TestServer::start_with(db, toml).await;
     server.create_user("busy@example.com", PASSWORD).await;
     let mut tasks = Vec::new();
@@ -77,8 +92,14 @@ async fn full_hash_queue_answers_429_at_once(db: DbKind) {
         let b = server.browser();
         tasks.push(tokio::spawn(async move {
             let started = Instant::now();
-            let r = b.sign_in_raw("busy@example.com", "wrong password for load").await;
-            (r.status.as_u16(), r.headers.get("retry-after").is_some(), started.elapsed())
+            let r = b
+                .sign_in_raw("busy@example.com", "wrong password for load")
+                .await;
+            (
+                r.status.as_u16(),
+                r.headers.get("retry-after").is_some(),
+                started.elapsed(),
+            )
         }));
     }
     let mut overloaded = 0;
@@ -89,13 +110,19 @@ async fn full_hash_queue_answers_429_at_once(db: DbKind) {
             429 => {
                 overloaded += 1;
                 assert!(retry_after);
-                assert!(elapsed < Duration::from_millis(500), "a full queue answers at once, took {elapsed:?}");
+                assert!(
+                    elapsed < Duration::from_millis(500),
+                    "a full queue answers at once, took {elapsed:?}"
+                );
             }
             422 => answered += 1,
             other => panic!("unexpected status {other}"),
         }
     }
-    assert!(overloaded >= 1, "12 concurrent hashes with room for 2 must shed some");
+    assert!(
+        overloaded >= 1,
+        "12 concurrent hashes with room for 2 must shed some"
+    );
     assert!(answered >= 2, "admitted requests are served");
     server.stop().await;
 }

@@ -62,6 +62,14 @@ pub fn requirements(app: &App, a: &SignUpAttempt) -> Requirements {
         "password" => a.password_digest.is_some(),
         _ => false,
     };
+    if a.status == STATUS_COMPLETE {
+        // The password digest is dropped from a completed attempt; nothing is missing.
+        return Requirements {
+            required,
+            missing: Vec::new(),
+            unverified: Vec::new(),
+        };
+    }
     let missing = required.iter().copied().filter(|f| !present(f)).collect();
     let mut unverified = Vec::new();
     let verified =

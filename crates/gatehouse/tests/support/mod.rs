@@ -43,7 +43,8 @@ pub const TEST_SECRET_KEY: &str = "sk_test_0123456789abcdefghijklmnop";
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Test defaults: no rate limits and sign-ups that complete at once, unless overridden.
-pub const DEFAULT_TEST_TOML: &str = "[rate_limits]\nenabled = false\n[auth]\nverify_email_at_sign_up = false\n";
+pub const DEFAULT_TEST_TOML: &str =
+    "[rate_limits]\nenabled = false\n[auth]\nverify_email_at_sign_up = false\n";
 
 pub struct TestServer {
     pub app: AppRef,
@@ -86,7 +87,9 @@ impl TestServer {
         adjust(&mut config);
         let clock = ManualClock::new();
         let (app, _) = App::start(config, clock.clone()).await.expect("app starts");
-        gatehouse::app::bootstrap_secret_key(&app.store, &app.config, app.now()).await.unwrap();
+        gatehouse::app::bootstrap_secret_key(&app.store, &app.config, app.now())
+            .await
+            .unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let listeners = gatehouse::server::Listeners { public, admin };
         let serving = app.clone();
@@ -137,7 +140,10 @@ impl TestServer {
     pub async fn create_user(&self, email: &str, password: &str) -> String {
         let r = self
             .admin()
-            .post("/v1/users", json!({"email_address": [email], "password": password}))
+            .post(
+                "/v1/users",
+                json!({"email_address": [email], "password": password}),
+            )
             .await;
         assert_eq!(r.status, 200, "create user: {}", r.body);
         r.body["id"].as_str().unwrap().to_string()
@@ -158,7 +164,11 @@ impl Resp {
         let headers = r.headers().clone();
         let bytes = r.bytes().await.unwrap_or_default();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     /// The first error code of an error body.
@@ -176,7 +186,9 @@ impl Resp {
     }
 
     pub fn set_cookie(&self, name: &str) -> Option<String> {
-        self.set_cookies().into_iter().find(|c| c.starts_with(&format!("{name}=")))
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
     }
 }
 
@@ -222,11 +234,13 @@ impl Browser {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Resp {
-        self.send(self.request(reqwest::Method::POST, path).json(&body)).await
+        self.send(self.request(reqwest::Method::POST, path).json(&body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Resp {
-        self.send(self.request(reqwest::Method::PATCH, path).json(&body)).await
+        self.send(self.request(reqwest::Method::PATCH, path).json(&body))
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Resp {
@@ -251,13 +265,22 @@ impl Browser {
     /// returns (user id, session id).
     pub async fn sign_up(&self, email: &str, password: &str) -> (String, String) {
         let r = self
-            .post("/v1/client/sign_ups", json!({"email_address": email, "password": password}))
+            .post(
+                "/v1/client/sign_ups",
+                json!({"email_address": email, "password": password}),
+            )
             .await;
         assert_eq!(r.status, 200, "sign up: {}", r.body);
         assert_eq!(r.body["response"]["status"], "complete", "{}", r.body);
         (
-            r.body["response"]["created_user_id"].as_str().unwrap().to_string(),
-            r.body["response"]["created_session_id"].as_str().unwrap().to_string(),
+            r.body["response"]["created_user_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            r.body["response"]["created_session_id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
         )
     }
 
@@ -266,7 +289,10 @@ impl Browser {
         let r = self.sign_in_raw(identifier, password).await;
         assert_eq!(r.status, 200, "sign in: {}", r.body);
         assert_eq!(r.body["response"]["status"], "complete", "{}", r.body);
-        r.body["response"]["created_session_id"].as_str().unwrap().to_string()
+        r.body["response"]["created_session_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub async fn sign_in_raw(&self, identifier: &str, password: &str) -> Resp {
@@ -279,7 +305,11 @@ impl Browser {
 
     /// Mints a session token; returns the response.
     pub async fn mint(&self, session_id: &str) -> Resp {
-        self.post(&format!("/v1/client/sessions/{session_id}/tokens"), json!({})).await
+        self.post(
+            &format!("/v1/client/sessions/{session_id}/tokens"),
+            json!({}),
+        )
+        .await
     }
 }
 
@@ -298,19 +328,45 @@ impl Admin {
     }
 
     pub async fn get(&self, path: &str) -> Resp {
-        Resp::read(self.request(reqwest::Method::GET, path).send().await.unwrap()).await
+        Resp::read(
+            self.request(reqwest::Method::GET, path)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Resp {
-        Resp::read(self.request(reqwest::Method::POST, path).json(&body).send().await.unwrap()).await
+        Resp::read(
+            self.request(reqwest::Method::POST, path)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Resp {
-        Resp::read(self.request(reqwest::Method::PATCH, path).json(&body).send().await.unwrap()).await
+        Resp::read(
+            self.request(reqwest::Method::PATCH, path)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 
     pub async fn delete(&self, path: &str) -> Resp {
-        Resp::read(self.request(reqwest::Method::DELETE, path).send().await.unwrap()).await
+        Resp::read(
+            self.request(reqwest::Method::DELETE, path)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
     }
 }
 
@@ -345,5 +401,7 @@ pub fn verify_with_node_jose(server: &TestServer, token: &str) -> Result<Value, 
 
 /// The claims of a JWT, without verifying it (tests inspect what they minted).
 pub fn claims(jwt: &str) -> Value {
-    gatehouse::crypto::jws::decode_unverified(jwt).expect("a JWS").1
+    gatehouse::crypto::jws::decode_unverified(jwt)
+        .expect("a JWS")
+        .1
 }
