@@ -22,7 +22,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT kid, algorithm, sealed_private_key, public_jwk, status, publish_until, created_at \
              FROM signing_keys WHERE status = 'current' OR (status = 'previous' AND publish_until > $1) \
-             ORDER BY created_at DESC, kid DESC",
+             ORDER BY CASE status WHEN 'current' THEN 0 ELSE 1 END, created_at DESC, kid DESC",
         )
         .bind(now)
         .fetch_all(self.reader())

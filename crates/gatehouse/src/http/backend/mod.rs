@@ -31,8 +31,16 @@ pub fn router() -> Router<AppRef> {
         .route("/v1/sessions/{id}", get(sessions::get_one))
         .route("/v1/sessions/{id}/revoke", post(sessions::revoke))
         .route("/v1/sessions/{id}/tokens", post(sessions::mint_token))
-        .route("/v1/jwks", get(crate::http::well_known::jwks))
+        .route("/v1/jwks", get(jwks))
         .route("/v1/dev/outbox", get(outbox::list))
+}
+
+/// `GET /v1/jwks`: the public JWKS, for backends already holding a secret key.
+async fn jwks(
+    _: crate::http::extract::Admin,
+    state: axum::extract::State<AppRef>,
+) -> axum::response::Response {
+    crate::http::well_known::jwks(state).await
 }
 
 /// `limit` (default 10, at most 500) and `offset`.
