@@ -16,7 +16,7 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// Whether PostgreSQL tests can run. Without a server the test is skipped loudly — or,
-/// with `GATEHOUSE_REQUIRE_POSTGRES=1` (as in CI), fails.
+/// with `GATEHOUSE_TEST_REQUIRE_POSTGRES=1` (as in CI), fails.
 pub async fn postgres_available(test: &str) -> bool {
     match PgConnection::connect(&postgres_admin_url()).await {
         Ok(c) => {
@@ -24,7 +24,7 @@ pub async fn postgres_available(test: &str) -> bool {
             true
         }
         Err(e) => {
-            if std::env::var("GATEHOUSE_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            if std::env::var("GATEHOUSE_TEST_REQUIRE_POSTGRES").as_deref() == Ok("1") {
                 panic!(
                     "PostgreSQL is required but not reachable at {}: {e}",
                     postgres_admin_url()
