@@ -233,3 +233,25 @@ mod tests {
         assert_eq!(mask_email("ada@example.com"), "a***@example.com");
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic_and_normal_forms_are_stable(s in "\\PC{0,80}") {
+            if let Ok(e) = parse_email(&s) {
+                prop_assert_eq!(parse_email(&e.normalized).unwrap().normalized, e.normalized.clone());
+            }
+            if let Ok(u) = parse_username(&s) {
+                prop_assert_eq!(parse_username(&u.normalized).unwrap().normalized, u.normalized.clone());
+            }
+            if let Ok(p) = parse_phone(&s) {
+                prop_assert!(p.normalized.starts_with('+'));
+            }
+            let _ = guess_kind(&s);
+        }
+    }
+}

@@ -79,3 +79,36 @@ pub fn read<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn reads_the_named_cookie_only() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::COOKIE,
+            HeaderValue::from_static("a=1; __client=abc; __client_uat=5"),
+        );
+        assert_eq!(read(&h, "__client"), Some("abc"));
+        assert_eq!(read(&h, "__client_uat"), Some("5"));
+        assert_eq!(read(&h, "__session"), None);
+    }
+
+    proptest! {
+        // Cookie headers are untrusted input: any bytes a header may hold never panic
+        // and only ever yield a value that was in the header.
+        #[test]
+        fn arbitrary_cookie_headers_never_panic(raw in proptest::collection::vec(0x20u8..0x7f, 0..300)) {
+            let mut h = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_bytes(&raw) {
+                h.insert(axum::http::header::COOKIE, v);
+                if let Some(found) = read(&h, CLIENT) {
+                    prop_assert!(String::from_utf8_lossy(&raw).contains(found));
+                }
+            }
+        }
+    }
+}
