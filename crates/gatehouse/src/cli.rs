@@ -306,6 +306,9 @@ fn inspect(app: AppRef, token: &str) -> anyhow::Result<()> {
             }
         );
     }
+    if !verified {
+        anyhow::bail!("the signature does not verify against this instance's published keys");
+    }
     Ok(())
 }
 

@@ -12,8 +12,15 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::crypto::jws::Algorithm;
 
-/// Environment variables with the `GATEHOUSE_` prefix that are not configuration keys.
-const NON_CONFIG_ENV: &[&str] = &["config", "log", "log_format", "test_database_url"];
+/// Environment variables with the `GATEHOUSE_` prefix that are not configuration keys
+/// (`user_password` is read by `gatehouse users create`).
+const NON_CONFIG_ENV: &[&str] = &[
+    "config",
+    "log",
+    "log_format",
+    "test_database_url",
+    "user_password",
+];
 
 /// The whole configuration of one Gatehouse instance.
 #[derive(Debug, Clone, Serialize, Deserialize)]

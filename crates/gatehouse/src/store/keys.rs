@@ -1,6 +1,6 @@
 //! Token signing keys (sealed with the master key) and Backend API secret keys (hashed).
 
-use super::{classify, Store, StoreResult};
+use super::{classify, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct StoredSigningKey {
@@ -52,7 +52,7 @@ impl Store {
             .bind(publish_until)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO signing_keys (kid, algorithm, sealed_private_key, public_jwk, status, publish_until, created_at) \
              VALUES ($1, $2, $3, $4, 'current', NULL, $5)",
         )
@@ -63,9 +63,16 @@ impl Store {
         .bind(key.created_at)
         .execute(&mut *tx)
         .await
-        .map_err(classify)?;
-        tx.commit().await?;
-        Ok(true)
+        .map_err(classify);
+        match inserted {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(true)
+            }
+            // Another process installed the first key at the same moment.
+            Err(StoreError::Conflict) if only_if_none => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn insert_secret_key(

@@ -1,0 +1,338 @@
+//! What the real binary writes (SPEC §10 "Logs", §11): a full flow — sign-up with an email
+//! code, password sign-in (right and wrong), tokens, `/v1/me`, handshake, sign-out and
+//! Backend API calls — leaves no password, code, token, cookie value or key in stdout or
+//! stderr, even at `debug`; request log lines are JSON with a request id, and a client's
+//! `X-Request-Id` is echoed and logged.
+
+mod process_support;
+mod support;
+
+use std::collections::BTreeSet;
+
+use process_support::{ProcEnv, Server};
+use serde_json::{json, Value};
+use support::{Browser, DbKind, Resp, TestDb, PASSWORD, TEST_MASTER_KEY, TEST_SECRET_KEY};
+
+both_dbs!(no_secrets_in_logs_and_request_ids);
+
+const WRONG_PASSWORD: &str = "not the password at all 991";
+const WRONG_SECRET_KEY: &str = "sk_live_notARealKeyButLongEnough0123456789";
+const EMAIL: &str = "Log.User@example.com";
+
+/// Everything secret the flow handled.
+#[derive(Default)]
+struct Secrets {
+    codes: BTreeSet<String>,
+    jwts: BTreeSet<String>,
+    client_values: BTreeSet<String>,
+}
+
+impl Secrets {
+    /// Records the `__client` value the browser holds now.
+    fn client_of(&mut self, browser: &Browser) {
+        if let Some(v) = browser.cookie("__client") {
+            self.client_values.insert(v);
+        }
+    }
+
+    fn jwt(&mut self, r: &Resp) -> String {
+        assert_eq!(r.status, 200, "{}", r.body);
+        let jwt = r.body["jwt"].as_str().expect("a token").to_string();
+        self.jwts.insert(jwt.clone());
+        jwt
+    }
+}
+
+/// Whether `code` occurs in `text` as a number of its own: not inside a longer run of
+/// digits, nor as the fraction of a timestamp or float (`12.345678`).
+fn contains_code(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+async fn no_secrets_in_logs_and_request_ids(kind: DbKind) {
+    let db = TestDb::create(kind).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = ProcEnv::instance(dir.path(), &db.url)
+        .set("GATEHOUSE_AUTH__VERIFY_EMAIL_AT_SIGN_UP", "true")
+        .set("GATEHOUSE_LOG", "debug");
+    let mut server = Server::start(&env).await;
+    let admin = server.admin();
+    let mut secrets = Secrets::default();
+
+    // Sign-up with an email code read from the dev outbox.
+    let browser = server.browser();
+    let r = browser
+        .post(
+            "/v1/client/sign_ups",
+            json!({"email_address": EMAIL, "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["response"]["status"], "missing_requirements");
+    secrets.client_of(&browser);
+    let sign_up = r.body["response"]["id"].as_str().unwrap().to_string();
+    let r = browser
+        .post(
+            &format!("/v1/client/sign_ups/{sign_up}/prepare_verification"),
+            json!({"strategy": "email_code"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let outbox = admin.get(&format!("/v1/dev/outbox?to={EMAIL}")).await;
+    assert_eq!(outbox.status, 200, "{}", outbox.body);
+    let text = outbox.body["data"][0]["text"].as_str().unwrap();
+    let code: String = text
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(6)
+        .collect();
+    assert_eq!(code.len(), 6, "{text}");
+    secrets.codes.insert(code.clone());
+    let wrong_code = if code == "000000" { "111111" } else { "000000" };
+    let r = browser
+        .post(
+            &format!("/v1/client/sign_ups/{sign_up}/attempt_verification"),
+            json!({"strategy": "email_code", "code": wrong_code}),
+        )
+        .await;
+    assert_eq!(r.error_code(), "form_code_incorrect");
+    let r = browser
+        .post(
+            &format!("/v1/client/sign_ups/{sign_up}/attempt_verification"),
+            json!({"strategy": "email_code", "code": code}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["response"]["status"], "complete");
+    let user_id = r.body["response"]["created_user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let session = r.body["response"]["created_session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    secrets.client_of(&browser);
+
+    // Tokens, /v1/me by Bearer and by cookie, the handshake.
+    let jwt = secrets.jwt(&browser.mint(&session).await);
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/me", server.public_url))
+        .bearer_auth(&jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(browser.get("/v1/me").await.status, 200);
+    let redirect = format!("{}/dashboard", server.public_url);
+    let r = browser
+        .get(&format!(
+            "/v1/client/handshake?redirect_url={}",
+            url::form_urlencoded::byte_serialize(redirect.as_bytes()).collect::<String>()
+        ))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let cookie = r.set_cookie("__session").expect("handshake sets __session");
+    let handshake_jwt = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("__session=")
+        .to_string();
+    assert_eq!(handshake_jwt.split('.').count(), 3, "{cookie}");
+    secrets.jwts.insert(handshake_jwt);
+
+    // Sign-out, then a wrong and a right password on another browser.
+    let r = browser
+        .post(&format!("/v1/client/sessions/{session}/end"), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let other = server.browser();
+    let r = other.sign_in_raw(EMAIL, WRONG_PASSWORD).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.error_code(), "form_password_incorrect");
+    secrets.client_of(&other);
+    let other_browser = server.browser();
+    let session = other_browser.sign_in(EMAIL, PASSWORD).await;
+    secrets.client_of(&other_browser);
+    secrets.jwt(&other_browser.mint(&session).await);
+
+    // Backend API with the secret key (and once with a wrong one).
+    let r = admin.get(&format!("/v1/users?email_address={EMAIL}")).await;
+    assert_eq!(r.body["total_count"], 1, "{}", r.body);
+    assert_eq!(admin.get(&format!("/v1/users/{user_id}")).await.status, 200);
+    for (password, verified) in [(PASSWORD, true), (WRONG_PASSWORD, false)] {
+        let r = admin
+            .post(
+                &format!("/v1/users/{user_id}/verify_password"),
+                json!({"password": password}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["verified"], verified);
+    }
+    assert_eq!(
+        admin
+            .get(&format!("/v1/sessions?user_id={user_id}"))
+            .await
+            .status,
+        200
+    );
+    secrets.jwt(
+        &admin
+            .post(&format!("/v1/sessions/{session}/tokens"), json!({}))
+            .await,
+    );
+    assert_eq!(
+        admin
+            .post(&format!("/v1/sessions/{session}/revoke"), json!({}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        server
+            .admin_with(WRONG_SECRET_KEY)
+            .get("/v1/users")
+            .await
+            .status,
+        401
+    );
+
+    // A client's request id is echoed, on both listeners.
+    let mut sent_ids = Vec::new();
+    for (base, path, id) in [
+        (
+            &server.public_url,
+            "/v1/environment",
+            "logs-test-public-7f3a",
+        ),
+        (&server.admin_url, "/healthz", "logs-test-admin-9c2b"),
+    ] {
+        let r = reqwest::Client::new()
+            .get(format!("{base}{path}"))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()["x-request-id"],
+            id,
+            "{path}: X-Request-Id is echoed"
+        );
+        sent_ids.push((path, id));
+    }
+    // And one is made up when the client sends none.
+    let r = reqwest::get(format!("{}/healthz", server.public_url))
+        .await
+        .unwrap();
+    assert!(!r.headers()["x-request-id"].is_empty());
+
+    let status = server.stop().await;
+    assert!(status.success(), "exit {status}");
+    let output = server.output();
+
+    // No secret anywhere in stdout or stderr.
+    let fixed = [
+        ("the password", PASSWORD),
+        ("the wrong password", WRONG_PASSWORD),
+        ("the secret key", TEST_SECRET_KEY),
+        ("the wrong secret key", WRONG_SECRET_KEY),
+        ("the master key", TEST_MASTER_KEY),
+    ];
+    for (what, secret) in fixed {
+        assert!(!output.contains(secret), "{what} is in the logs:\n{output}");
+    }
+    for code in secrets.codes.iter().chain([wrong_code.to_string()].iter()) {
+        assert!(
+            !contains_code(&output, code),
+            "the code {code} is in the logs:\n{output}"
+        );
+    }
+    assert!(secrets.jwts.len() >= 4);
+    for jwt in &secrets.jwts {
+        let signature = jwt.rsplit('.').next().unwrap();
+        assert!(
+            !output.contains(signature),
+            "a session token is in the logs:\n{output}"
+        );
+    }
+    // Any JWT at all: a JOSE header starts `{"` (base64 `eyJ`).
+    assert!(
+        !output.contains("eyJ"),
+        "something like a JWT is in the logs:\n{output}"
+    );
+    assert!(
+        secrets.client_values.len() >= 3,
+        "{:?}",
+        secrets.client_values
+    );
+    for value in &secrets.client_values {
+        assert!(
+            !output.contains(value.as_str()),
+            "a __client value is in the logs:\n{output}"
+        );
+    }
+
+    // Request log lines: JSON, each with a request id; the sent ids are logged.
+    let json_lines: Vec<Value> = output
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {l}"))
+        })
+        .collect();
+    let requests: Vec<&Value> = json_lines
+        .iter()
+        .filter(|l| l["target"] == "gatehouse::http" && l["message"] == "request")
+        .collect();
+    assert!(
+        requests.len() >= 25,
+        "{} request lines:\n{output}",
+        requests.len()
+    );
+    for line in &requests {
+        let id = line["request_id"].as_str().unwrap_or("");
+        assert!(
+            !id.is_empty(),
+            "a request line without a request id: {line}"
+        );
+        assert!(
+            line["timestamp"].is_string() && line["level"] == "INFO",
+            "{line}"
+        );
+        assert!(
+            line["status"].is_u64() && line["method"].is_string() && line["path"].is_string(),
+            "{line}"
+        );
+    }
+    for (path, id) in sent_ids {
+        assert!(
+            requests
+                .iter()
+                .any(|l| l["request_id"] == id && l["path"] == path),
+            "no request line with request_id {id} for {path}"
+        );
+    }
+    // Generated ids are distinct per request.
+    let ids: BTreeSet<&str> = requests
+        .iter()
+        .filter_map(|l| l["request_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), requests.len(), "request ids repeat");
+    // Every line that is not part of the start-up banner is a JSON log line.
+    for line in output.lines() {
+        let banner = line.is_empty() || line.starts_with("Gatehouse ") || line.starts_with("  ");
+        assert!(
+            banner || line.starts_with('{'),
+            "a log line that is not JSON: {line}"
+        );
+    }
+}
