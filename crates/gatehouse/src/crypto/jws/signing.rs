@@ -1,5 +1,6 @@
 //! Token signing with a parsed, long-lived key pair.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -11,7 +12,6 @@ use aws_lc_rs::signature::{
     RSA_PKCS1_SHA256,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::write::EncoderStringWriter;
 use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -181,10 +181,7 @@ impl SigningKey {
         let mut token = String::with_capacity(capacity);
         token.push_str(&self.header_b64);
         token.push('.');
-        // Serialize straight into the base64 encoder: no intermediate JSON buffer.
-        let mut payload = EncoderStringWriter::from_consumer(&mut token, &URL_SAFE_NO_PAD);
-        serde_json::to_writer(&mut payload, claims).map_err(JwsError::Claims)?;
-        payload.into_inner();
+        encode_claims(claims, &mut token)?;
         let payload_len = token.len() - self.header_b64.len() - 1;
         self.payload_hint.store(payload_len, Ordering::Relaxed);
 
@@ -225,6 +222,33 @@ impl SigningKey {
         out.bytes[..fixed.len()].copy_from_slice(fixed);
         Ok(out)
     }
+}
+
+thread_local! {
+    /// Per-thread JSON scratch buffer, reused across tokens.
+    static CLAIMS_JSON: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(1024));
+}
+
+/// Appends base64url(JSON(claims)) to `out`.
+fn encode_claims<C: Serialize + ?Sized>(claims: &C, out: &mut String) -> Result<(), JwsError> {
+    let mut encode = |json: &mut Vec<u8>| {
+        json.clear();
+        serde_json::to_writer(&mut *json, claims).map_err(JwsError::Claims)?;
+        URL_SAFE_NO_PAD.encode_string(&json, out);
+        Ok(())
+    };
+    CLAIMS_JSON.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut json) => {
+            let result = encode(&mut json);
+            // Don't let one huge token pin a huge buffer for the thread's life.
+            if json.capacity() > 64 * 1024 {
+                *json = Vec::with_capacity(1024);
+            }
+            result
+        }
+        // Re-entered from inside a Serialize impl: use a fresh buffer.
+        Err(_) => encode(&mut Vec::new()),
+    })
 }
 
 /// A signature on the stack, so minting a token allocates only the token.

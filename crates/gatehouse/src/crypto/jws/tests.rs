@@ -391,3 +391,46 @@ proptest! {
         let _ = VerifyingKey::from_jwk(&jwk);
     }
 }
+
+/// Claims whose serialization itself mints a token (re-enters the buffer).
+struct Nested<'a>(&'a SigningKey);
+
+impl Serialize for Nested<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let inner = self
+            .0
+            .sign_compact(&json!({"inner": true}))
+            .map_err(serde::ser::Error::custom)?;
+        serializer.serialize_str(&inner)
+    }
+}
+
+#[test]
+fn reentrant_serialization_is_safe() {
+    let signer = key(Algorithm::EdDSA, "k");
+    let keys = [signer.verifying_key().unwrap()];
+    let outer = signer.sign_compact(&[Nested(&signer)]).unwrap();
+    // The payload is an array, which the JWT-level check refuses; decode it instead.
+    assert!(matches!(
+        verify_compact(&outer, &keys),
+        Err(JwsError::Malformed(_))
+    ));
+    let (_, payload) = decode_unverified(&outer).unwrap();
+    let inner = payload[0].as_str().unwrap();
+    assert_eq!(
+        verify_compact(inner, &keys).unwrap(),
+        json!({"inner": true})
+    );
+}
+
+#[test]
+fn large_claims_round_trip() {
+    let signer = key(Algorithm::ES256, "k");
+    let big = json!({"blob": "x".repeat(100_000)});
+    let token = signer.sign_compact(&big).unwrap();
+    // Over MAX_TOKEN_LEN: refused by the verifier, but signing still works.
+    assert!(verify_compact(&token, &[signer.verifying_key().unwrap()]).is_err());
+    let small = signer.sign_compact(&json!({"a": 1})).unwrap();
+    assert!(small.len() < 200);
+    verify_compact(&small, &[signer.verifying_key().unwrap()]).unwrap();
+}

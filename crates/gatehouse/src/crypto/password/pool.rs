@@ -34,7 +34,7 @@ impl HashPool {
     pub fn new(concurrency: usize, queue: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
-                permits: Arc::new(Semaphore::new(concurrency.max(1))),
+                permits: Arc::new(Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS))),
                 queue_limit: queue,
                 waiting: AtomicUsize::new(0),
                 running: Arc::new(AtomicUsize::new(0)),
