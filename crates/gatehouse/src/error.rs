@@ -43,7 +43,7 @@ impl Error {
             "authentication_invalid" => 401,
             "user_banned" | "user_locked" | "origin_invalid" | "sign_up_disabled"
             | "not_allowed" => 403,
-            "resource_not_found" => 404,
+            "resource_not_found" | "session_not_found" => 404,
             "method_not_allowed" => 405,
             "request_body_too_large" => 413,
             "rate_limit_exceeded" => 429,

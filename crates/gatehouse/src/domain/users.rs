@@ -331,12 +331,13 @@ pub fn deep_merge(target: &mut Value, patch: &Value) {
             for (k, v) in p {
                 if v.is_null() {
                     t.remove(k);
-                } else if let Some(existing) = t.get_mut(k) {
-                    if existing.is_object() && v.is_object() {
-                        deep_merge(existing, v);
-                    } else {
-                        *existing = v.clone();
+                } else if v.is_object() {
+                    // Merged into an empty object when new, so nested nulls are dropped too.
+                    let slot = t.entry(k.clone()).or_insert(Value::Null);
+                    if !slot.is_object() {
+                        *slot = Value::Object(Map::new());
                     }
+                    deep_merge(slot, v);
                 } else {
                     t.insert(k.clone(), v.clone());
                 }

@@ -98,11 +98,17 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             "The request body must be a JSON object.",
         ));
     }
+    if let Some((param, _)) = value
+        .as_object()
+        .and_then(|o| o.iter().find(|(_, v)| holds_nul(v)))
+    {
+        return Err(nul_error(param));
+    }
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = e.path().to_string();
         let param = path.split(['.', '[']).next().unwrap_or("").to_string();
         // The serde message is not passed on: it can quote the submitted value.
-        Error::param_invalid(&param, format!("{param} has the wrong type or format."))
+        format_error(&param)
     })
 }
 
@@ -110,12 +116,45 @@ fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes)
         .map_err(|_| Error::body_invalid("The form body could not be parsed."))?;
     let kept: Vec<(String, String)> = pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+    if let Some((param, _)) = kept.iter().find(|(_, v)| v.contains('\0')) {
+        return Err(nul_error(param));
+    }
     // An empty value reads as absent (a quirk HTML forms rely on).
     let encoded = serde_urlencoded::to_string(&kept)
         .map_err(|_| Error::body_invalid("The form body could not be parsed."))?;
     let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(encoded.as_bytes()));
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let param = e.path().to_string();
-        Error::param_invalid(&param, format!("{param} has the wrong type or format."))
-    })
+    serde_path_to_error::deserialize(de).map_err(|e| format_error(&e.path().to_string()))
+}
+
+/// Whether a value holds a NUL character anywhere. Text with NUL is refused for every
+/// parameter: PostgreSQL cannot store it, and both databases must answer alike.
+fn holds_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(a) => a.iter().any(holds_nul),
+        serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// A field with the wrong type or format; a field without a usable name (an unknown
+/// field called "") gets no `param_name` rather than an empty one.
+fn format_error(param: &str) -> Error {
+    if param.is_empty() || param == "." {
+        return Error::new(
+            "form_param_format_invalid",
+            "The request body has a field that is unknown or has the wrong type or format.",
+        );
+    }
+    Error::param_invalid(param, format!("{param} has the wrong type or format."))
+}
+
+fn nul_error(param: &str) -> Error {
+    if param.is_empty() {
+        return Error::new(
+            "form_param_format_invalid",
+            "The request body must not contain NUL characters.",
+        );
+    }
+    Error::param_invalid(param, format!("{param} must not contain NUL characters."))
 }

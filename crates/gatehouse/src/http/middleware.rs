@@ -32,7 +32,9 @@ impl MakeRequestId for MakeId {
 /// guard and, on the public listener, the `?_method=` override.
 pub fn wrap(router: axum::Router, max_concurrent: usize, method_override: bool) -> axum::Router {
     // An outer router whose only service is the real one: its layers run before routing.
-    let outer = axum::Router::new().fallback_service(router);
+    let outer = axum::Router::new()
+        .fallback_service(router)
+        .layer(axum::middleware::from_fn(reject_unreadable_urls));
     let outer = if method_override {
         outer.layer(axum::middleware::map_request(override_method))
     } else {
@@ -64,6 +66,53 @@ pub fn wrap(router: axum::Router, max_concurrent: usize, method_override: bool) 
                 max_concurrent,
             )),
     )
+}
+
+/// A path whose escapes do not decode to UTF-8, or decode to a NUL, names no resource:
+/// 404 in the SPEC's shape, before an extractor answers with a bare 400. A NUL in a query
+/// value is a bad parameter (PostgreSQL cannot store NUL, so it never reaches a query).
+async fn reject_unreadable_urls(req: Request, next: axum::middleware::Next) -> Response<Body> {
+    let path = percent_decode(req.uri().path().as_bytes());
+    if path.contains(&0) || std::str::from_utf8(&path).is_err() {
+        return Error::not_found("resource").into_response();
+    }
+    let query = req.uri().query().unwrap_or("");
+    if let Some((param, _)) =
+        url::form_urlencoded::parse(query.as_bytes()).find(|(_, v)| v.contains('\0'))
+    {
+        let e = Error::new(
+            "form_param_format_invalid",
+            "Query parameters must not contain NUL characters.",
+        );
+        let e = if param.is_empty() {
+            e
+        } else {
+            e.with_param(param)
+        };
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
+/// Percent-decoding as the router's path extractor does it (invalid escapes stay literal).
+fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let escape = input[i] == b'%'
+            && i + 2 < input.len()
+            && input[i + 1].is_ascii_hexdigit()
+            && input[i + 2].is_ascii_hexdigit();
+        if escape {
+            let hex = std::str::from_utf8(&input[i + 1..i + 3]).unwrap_or("00");
+            out.push(u8::from_str_radix(hex, 16).unwrap_or(0));
+            i += 3;
+        } else {
+            out.push(input[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// `POST ...?_method=PATCH|PUT|DELETE` is that method (a client quirk we accept).

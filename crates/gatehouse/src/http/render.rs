@@ -116,7 +116,10 @@ pub fn sign_in(app: &App, a: &SignInAttempt, user: Option<&UserRecord>) -> Value
         "first_factor_verification": verification(&a.first_factor),
         "second_factor_verification": verification(&a.second_factor),
         "created_session_id": a.created_session_id,
-        "user_data": user.map(|u| json!({"first_name": u.user.first_name, "last_name": u.user.last_name})),
+        // Names would tell a known identifier from an unknown one.
+        "user_data": user
+            .filter(|_| !app.config.auth.protect_against_enumeration)
+            .map(|u| json!({"first_name": u.user.first_name, "last_name": u.user.last_name})),
         "abandon_at": a.abandon_at,
     })
 }

@@ -239,7 +239,7 @@ impl Store {
         let direction = if q.newest_first { "DESC" } else { "ASC" };
         let order = q.order_column;
         let list_sql = format!(
-            "SELECT {} FROM users u {filter} ORDER BY u.{order} {direction}, u.id {direction} LIMIT {} OFFSET {}",
+            "SELECT {} FROM users u {filter} ORDER BY u.{order} {direction} NULLS LAST, u.id {direction} LIMIT {} OFFSET {}",
             USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", "),
             q.limit,
             q.offset

@@ -1,4 +1,4 @@
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -7,6 +7,7 @@ use crate::app::AppRef;
 use crate::domain::model::SESSION_ENDED;
 use crate::domain::{sessions, tokens};
 use crate::error::Error;
+use crate::http::backend::QueryParams;
 use crate::http::cookies;
 use crate::http::envelope::{self, finish};
 use crate::http::extract::{origin_allowed, Frontend};
@@ -47,7 +48,8 @@ pub struct HandshakeQuery {
 pub async fn handshake(
     State(app): State<AppRef>,
     fe: Frontend,
-    Query(q): Query<HandshakeQuery>,
+    // Not axum's `Query`: its rejections are bare text, not the SPEC's error body.
+    QueryParams(q): QueryParams<HandshakeQuery>,
 ) -> Response {
     let Some(target) = q.redirect_url.filter(|u| redirect_allowed(&app, u)) else {
         return Error::param_invalid(
