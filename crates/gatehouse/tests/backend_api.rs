@@ -1958,7 +1958,20 @@ async fn enumeration_protection_makes_unknown_identifiers_indistinguishable(db: 
 
     // Two steps: the sign-in object after the identifier, and after the password, look alike.
     let mut shapes = Vec::new();
-    for identifier in ["known@example.com", "unknown@example.com"] {
+    // A user with no password (created by an administrator) must look the same too.
+    let r = server
+        .admin()
+        .post(
+            "/v1/users",
+            json!({"email_address": ["nopass@example.com"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for identifier in [
+        "known@example.com",
+        "unknown@example.com",
+        "nopass@example.com",
+    ] {
         let browser = server.browser();
         let r = browser
             .post("/v1/client/sign_ins", json!({ "identifier": identifier }))
@@ -1989,6 +2002,10 @@ async fn enumeration_protection_makes_unknown_identifiers_indistinguishable(db: 
     assert_eq!(
         shapes[0], shapes[1],
         "a known and an unknown identifier must look alike"
+    );
+    assert_eq!(
+        shapes[0], shapes[2],
+        "a passwordless user looks like the others"
     );
 
     // Comparable time: argon2 dominates both.

@@ -10,14 +10,12 @@ use std::io::Read as _;
 use std::sync::OnceLock;
 
 use flate2::read::GzDecoder;
-use serde::{Deserialize, Serialize};
 
 /// Newline-separated, most common first; see `BREACHED_PASSWORDS.md`.
 static BREACHED_GZ: &[u8] = include_bytes!("breached_passwords.txt.gz");
 
 /// Rules a new password must satisfy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
     /// Minimum length in Unicode characters.
     pub min_length: usize,
@@ -27,19 +25,6 @@ pub struct PasswordPolicy {
     pub min_strength: u8,
     /// Refuse passwords found in the embedded breached-password list.
     pub reject_breached: bool,
-}
-
-impl Default for PasswordPolicy {
-    /// NIST SP 800-63B style: 8 to 128 characters, no breached passwords,
-    /// zxcvbn score of at least 2.
-    fn default() -> Self {
-        Self {
-            min_length: 8,
-            max_length: 128,
-            min_strength: 2,
-            reject_breached: true,
-        }
-    }
 }
 
 /// Why a password was refused. Never contains the password.
@@ -252,17 +237,5 @@ mod tests {
             ..strict()
         };
         assert_eq!(policy.check("password", &[], false), Ok(()));
-    }
-
-    #[test]
-    fn default_policy_is_sane() {
-        let policy = PasswordPolicy::default();
-        assert_eq!(
-            policy.check("password", &[], false),
-            Err(PolicyViolation::Pwned)
-        );
-        assert!(policy
-            .check("plinth-marigold-quasar-9-tundra", &[], false)
-            .is_ok());
     }
 }

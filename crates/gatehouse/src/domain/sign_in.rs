@@ -309,14 +309,18 @@ pub fn enabled_second_factors(_app: &App) -> Vec<&str> {
 }
 
 /// The first factors offered to the attempt's user.
+/// Under enumeration protection every identifier is offered the password, so the list
+/// cannot tell accounts apart.
 pub fn supported_first_factors(
+    app: &App,
     a: &SignInAttempt,
     user: Option<&UserRecord>,
 ) -> Vec<serde_json::Value> {
     if a.status == NEEDS_IDENTIFIER {
         return Vec::new();
     }
-    let has_password = user.map(|u| u.user.password_enabled()).unwrap_or(true);
+    let has_password = app.config.auth.protect_against_enumeration
+        || user.map(|u| u.user.password_enabled()).unwrap_or(false);
     let mut factors = Vec::new();
     if has_password {
         factors.push(serde_json::json!({ "strategy": "password" }));

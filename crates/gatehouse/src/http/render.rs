@@ -111,7 +111,7 @@ pub fn sign_in(app: &App, a: &SignInAttempt, user: Option<&UserRecord>) -> Value
         "id": a.id,
         "status": status,
         "identifier": a.identifier,
-        "supported_first_factors": sign_in::supported_first_factors(a, user),
+        "supported_first_factors": sign_in::supported_first_factors(app, a, user),
         "supported_second_factors": sign_in::supported_second_factors(a, user),
         "first_factor_verification": verification(&a.first_factor),
         "second_factor_verification": verification(&a.second_factor),
