@@ -41,7 +41,12 @@ impl Error {
         match self.code {
             "request_body_invalid" => 400,
             "authentication_invalid" => 401,
-            "user_banned" | "user_locked" | "origin_invalid" | "sign_up_disabled"
+            "user_banned"
+            | "user_locked"
+            | "origin_invalid"
+            | "sign_up_disabled"
+            | "mfa_enrollment_required"
+            | "session_reverification_required"
             | "not_allowed" => 403,
             "resource_not_found" | "session_not_found" => 404,
             "method_not_allowed" => 405,

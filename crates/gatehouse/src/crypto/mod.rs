@@ -10,6 +10,7 @@ pub mod jws;
 pub mod password;
 pub mod random;
 pub mod sealed;
+pub mod totp;
 
 pub use digest::{ct_eq, token_hash};
 pub use ids::new_id;

@@ -5,6 +5,7 @@ pub mod clients;
 pub mod codes;
 pub mod identifiers;
 pub mod keys;
+pub mod mfa;
 pub mod model;
 pub mod password_policy;
 pub mod passwords;

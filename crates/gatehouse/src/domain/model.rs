@@ -24,6 +24,8 @@ pub struct User {
     pub last_active_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub totp_enabled: i64,
+    pub backup_code_enabled: i64,
 }
 
 impl User {
@@ -47,9 +49,18 @@ impl User {
         self.password_digest.is_some()
     }
 
-    /// Whether sign-in needs a second factor; MFA enrollment plugs in here.
+    pub fn totp_enabled(&self) -> bool {
+        self.totp_enabled != 0
+    }
+
+    /// Unused backup codes remain.
+    pub fn backup_code_enabled(&self) -> bool {
+        self.backup_code_enabled != 0
+    }
+
+    /// Whether sign-in needs a second factor.
     pub fn two_factor_enabled(&self) -> bool {
-        false
+        self.totp_enabled()
     }
 }
 
@@ -190,6 +201,8 @@ pub struct SignInAttempt {
     pub abandon_at: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the first factor was verified (the `fva` of the session it creates).
+    pub first_factor_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -13,7 +13,7 @@ use crate::domain::model::{
     parse_verification, verification_json, SignInAttempt, UserRecord, Verification,
 };
 use crate::domain::sessions::{self, FactorTimes};
-use crate::domain::{passwords, rate_limit};
+use crate::domain::{mfa, passwords, rate_limit};
 use crate::error::Error;
 
 pub const NEEDS_IDENTIFIER: &str = "needs_identifier";
@@ -65,6 +65,7 @@ pub async fn create(
         abandon_at: now + ATTEMPT_LIFETIME_MS,
         created_at: now,
         updated_at: now,
+        first_factor_at: None,
     };
     if let Some(identifier) = params.identifier.as_deref() {
         identify(app, &mut attempt, identifier).await?;
@@ -207,6 +208,7 @@ async fn attempt_password(
             verification.status = "verified".into();
             a.first_factor = Some(verification_json(&verification));
             let user = user.expect("a verified password has a user");
+            a.first_factor_at = Some(now);
             if user.user.two_factor_enabled() {
                 a.status = NEEDS_SECOND_FACTOR.into();
                 a.updated_at = now;
@@ -235,6 +237,91 @@ async fn attempt_password(
             Err(e)
         }
     }
+}
+
+/// `POST /v1/client/sign_ins/{id}/attempt_second_factor`: a TOTP or backup code.
+/// Failures count toward the lockout like wrong passwords.
+pub async fn attempt_second_factor(
+    app: &App,
+    ctx: &mut ClientCtx,
+    id: &str,
+    strategy: &str,
+    code: &str,
+) -> Result<SignInAttempt, Error> {
+    let mut a = load_open(app, ctx, id).await?;
+    if a.status != NEEDS_SECOND_FACTOR {
+        return Err(Error::new(
+            "sign_in_invalid_state",
+            "This sign-in is not waiting for a second factor.",
+        ));
+    }
+    if !enabled_second_factors(app).contains(&strategy) {
+        return Err(Error::param_invalid(
+            "strategy",
+            format!("strategy `{strategy}` is not enabled on this instance."),
+        ));
+    }
+    rate_limit::per_ip(
+        app,
+        "factor_attempt",
+        &ctx.request.ip,
+        app.config.rate_limits.factor_attempts,
+    )
+    .await?;
+    if let Some(identifier) = &a.identifier {
+        rate_limit::per_identifier(app, identifier).await?;
+    }
+    let user_id = a.user_id.clone().ok_or_else(Error::internal)?;
+    let user = app
+        .store
+        .get_user(&user_id)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))?;
+    let now = app.now();
+    if user.user.is_banned() {
+        return Err(Error::banned());
+    }
+    if user.user.is_locked(now) {
+        return Err(Error::locked(user.user.lockout_expires_in_seconds(now)));
+    }
+    let mut verification = parse_verification(&a.second_factor)
+        .unwrap_or_else(|| Verification::new("unverified", strategy, None));
+    verification.strategy = strategy.to_string();
+    verification.attempts += 1;
+    let ok = mfa::verify_second_factor(app, &user.user, strategy, code).await?;
+    if !ok {
+        let lockout = &app.config.auth.lockout;
+        app.store
+            .record_failed_password(
+                &user_id,
+                lockout.max_failed_attempts as i64,
+                now + lockout.duration.as_millis(),
+            )
+            .await?;
+        a.second_factor = Some(verification_json(&verification));
+        a.updated_at = now;
+        app.store.save_sign_in(&a).await?;
+        metrics::counter!("gatehouse_sign_ins_total", "outcome" => "form_code_incorrect")
+            .increment(1);
+        return Err(Error::new("form_code_incorrect", "Incorrect code.").with_param("code"));
+    }
+    app.store.record_successful_password(&user_id).await?;
+    verification.status = "verified".into();
+    a.second_factor = Some(verification_json(&verification));
+    let first = a.first_factor_at.unwrap_or(now);
+    complete(
+        app,
+        ctx,
+        &mut a,
+        &user,
+        FactorTimes {
+            first,
+            second: Some(now),
+        },
+    )
+    .await?;
+    metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
+    Ok(a)
 }
 
 /// The password check with lockout. Unknown users pay a dummy verification and get the
@@ -304,8 +391,14 @@ pub fn enabled_first_factors(app: &App) -> Vec<&str> {
 }
 
 /// Second factors this build offers (configured and implemented).
-pub fn enabled_second_factors(_app: &App) -> Vec<&str> {
-    Vec::new()
+pub fn enabled_second_factors(app: &App) -> Vec<&str> {
+    app.config
+        .auth
+        .second_factors
+        .iter()
+        .map(String::as_str)
+        .filter(|f| matches!(*f, "totp" | "backup_code"))
+        .collect()
 }
 
 /// The first factors offered to the attempt's user.
@@ -330,8 +423,20 @@ pub fn supported_first_factors(
 
 /// The second factors offered once the first is verified (MFA plugs in here).
 pub fn supported_second_factors(
-    _a: &SignInAttempt,
-    _user: Option<&UserRecord>,
+    app: &App,
+    a: &SignInAttempt,
+    user: Option<&UserRecord>,
 ) -> Vec<serde_json::Value> {
-    Vec::new()
+    let Some(user) = user.filter(|_| a.status == NEEDS_SECOND_FACTOR) else {
+        return Vec::new();
+    };
+    let enabled = enabled_second_factors(app);
+    let mut factors = Vec::new();
+    if user.user.totp_enabled() && enabled.contains(&"totp") {
+        factors.push(serde_json::json!({ "strategy": "totp" }));
+    }
+    if user.user.backup_code_enabled() && enabled.contains(&"backup_code") {
+        factors.push(serde_json::json!({ "strategy": "backup_code" }));
+    }
+    factors
 }

@@ -28,6 +28,20 @@ struct SessionClaims<'a> {
     custom: &'a serde_json::Map<String, serde_json::Value>,
 }
 
+/// Whether the session's user may get tokens: with `require_mfa`, not before enrolling.
+/// Costs a read only when that option is on.
+pub async fn ensure_mintable(app: &App, session: &Session) -> Result<(), Error> {
+    if !app.config.auth.require_mfa {
+        return Ok(());
+    }
+    let user = app
+        .store
+        .get_user(&session.user_id)
+        .await?
+        .ok_or_else(Error::unauthenticated)?;
+    crate::domain::mfa::require_enrolled(app, &user.user)
+}
+
 /// Signs a session token for an active session. `azp` is the requesting origin, if known.
 pub fn mint(app: &App, session: &Session, azp: Option<&str>) -> Result<String, Error> {
     let now = app.now();

@@ -160,6 +160,15 @@ impl SignedIn {
     }
 }
 
+impl SignedIn {
+    /// Like `from_frontend`, for routes closed to users who still must enroll MFA.
+    pub async fn enrolled(app: &AppRef, fe: &Frontend) -> Result<SignedIn, Error> {
+        let me = SignedIn::from_frontend(app, fe).await?;
+        crate::domain::mfa::require_enrolled(app, &me.user.user)?;
+        Ok(me)
+    }
+}
+
 /// The `sid` of a valid, unexpired token this instance issued.
 fn session_id_from_token(app: &AppRef, token: &str) -> Option<String> {
     let claims = jws::verify_compact(token, &app.keys.verifying_keys()).ok()?;

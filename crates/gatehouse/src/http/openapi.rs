@@ -106,6 +106,12 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
     ),
     (
         "post",
+        "/v1/client/sign_ins/{id}/attempt_second_factor",
+        "Attempt the second factor (totp, backup_code)",
+        &["strategy", "code"],
+    ),
+    (
+        "post",
         "/v1/client/sessions/{sid}/tokens",
         "Mint a session token (sets __session)",
         &[],
@@ -152,6 +158,36 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
         "/v1/me/sessions",
         "Active sessions of the signed-in user",
         &[],
+    ),
+    (
+        "post",
+        "/v1/me/totp",
+        "Start authenticator-app enrollment",
+        &[],
+    ),
+    (
+        "delete",
+        "/v1/me/totp",
+        "Remove the authenticator app and backup codes",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/me/totp/attempt_verification",
+        "Finish enrollment with a code; returns the backup codes once",
+        &["code"],
+    ),
+    (
+        "post",
+        "/v1/me/backup_codes",
+        "Replace the backup codes",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/me/reverify",
+        "Verify the password again (changing MFA needs a recent one)",
+        &["password"],
     ),
     (
         "post",
@@ -239,6 +275,12 @@ pub const ADMIN_OPERATIONS: &[Operation] = &[
         "post",
         "/v1/users/{id}/unlock",
         "Unlock a user (clears failed attempts)",
+        &[],
+    ),
+    (
+        "delete",
+        "/v1/users/{id}/mfa",
+        "Remove TOTP and backup codes",
         &[],
     ),
     (

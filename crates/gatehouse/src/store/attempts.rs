@@ -8,7 +8,7 @@ use crate::domain::model::{SignInAttempt, SignUpAttempt};
 
 const SIGN_IN_COLUMNS: &str =
     "id, client_id, status, identifier, user_id, first_factor, second_factor, \
-    created_session_id, abandon_at, created_at, updated_at";
+    created_session_id, abandon_at, created_at, updated_at, first_factor_at";
 const SIGN_UP_COLUMNS: &str = "id, client_id, status, email_address, username, phone_number, first_name, \
     last_name, password_digest, unsafe_metadata, email_verification, phone_verification, created_user_id, \
     created_session_id, abandon_at, created_at, updated_at";
@@ -28,10 +28,11 @@ impl Store {
         a: &SignInAttempt,
     ) -> StoreResult<()> {
         sqlx::query(&format!(
-            "INSERT INTO sign_in_attempts ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+            "INSERT INTO sign_in_attempts ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, identifier = excluded.identifier, \
              user_id = excluded.user_id, first_factor = excluded.first_factor, second_factor = excluded.second_factor, \
-             created_session_id = excluded.created_session_id, updated_at = excluded.updated_at"
+             created_session_id = excluded.created_session_id, updated_at = excluded.updated_at, \
+             first_factor_at = excluded.first_factor_at"
         ))
         .bind(&a.id)
         .bind(&a.client_id)
@@ -44,6 +45,7 @@ impl Store {
         .bind(a.abandon_at)
         .bind(a.created_at)
         .bind(a.updated_at)
+        .bind(a.first_factor_at)
         .execute(&mut **tx)
         .await?;
         Ok(())

@@ -13,6 +13,7 @@ mod attempts;
 mod clients;
 mod codes;
 mod keys;
+mod mfa;
 mod outbox;
 mod rate_limits;
 mod sessions;
@@ -20,6 +21,7 @@ mod users;
 
 pub use codes::*;
 pub use keys::*;
+pub use mfa::*;
 pub use outbox::*;
 pub use sessions::*;
 pub use users::*;
@@ -88,6 +90,10 @@ impl Store {
                     .max_connections(max)
                     .min_connections(1)
                     .acquire_timeout(Duration::from_secs(30))
+                    // No `SELECT 1` round trip to the connection's worker thread before
+                    // every query: a local file has no connection to lose, and the check
+                    // cost two context switches per query (bench/run.sh, docs/PERFORMANCE.md).
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(SQLITE_PRAGMAS).await?;

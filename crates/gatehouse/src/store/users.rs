@@ -8,7 +8,7 @@ use crate::domain::model::{Identifier, User, UserRecord};
 const USER_COLUMNS: &str = "id, username, first_name, last_name, password_digest, password_hasher, \
     public_metadata, private_metadata, unsafe_metadata, banned, admin_locked, failed_password_attempts, \
     lockout_until, primary_email_address_id, primary_phone_number_id, last_sign_in_at, last_active_at, \
-    created_at, updated_at";
+    created_at, updated_at, totp_enabled, backup_code_enabled";
 
 /// Everything needed to create a user.
 #[derive(Debug, Clone, Default)]

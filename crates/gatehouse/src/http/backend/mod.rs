@@ -27,6 +27,10 @@ pub fn router() -> Router<AppRef> {
             "/v1/users/{id}/verify_password",
             post(users::verify_password),
         )
+        .route(
+            "/v1/users/{id}/mfa",
+            axum::routing::delete(users::delete_mfa),
+        )
         .route("/v1/sessions", get(sessions::list))
         .route("/v1/sessions/{id}", get(sessions::get_one))
         .route("/v1/sessions/{id}/revoke", post(sessions::revoke))

@@ -189,3 +189,17 @@ pub async fn verify_password(
     let verified = users::verify_password(&app, &id, &password).await?;
     Ok(Json(json!({ "verified": verified })))
 }
+
+pub async fn delete_mfa(
+    _: Admin,
+    State(app): State<AppRef>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>> {
+    users::get(&app, &id).await?;
+    app.store.delete_mfa(&id, app.now()).await?;
+    Ok(Json(render::user(
+        &app,
+        &users::get(&app, &id).await?,
+        true,
+    )))
+}

@@ -81,6 +81,11 @@ pub async fn handshake(
             .filter(|s| s.is_active_at(now, app.inactivity_ms())),
         None => None,
     };
+    // A user who must still enroll MFA gets no token (the app should send them to enroll).
+    let session = match session {
+        Some(s) if tokens::ensure_mintable(&app, &s).await.is_ok() => Some(s),
+        _ => None,
+    };
     match (session, fe.ctx.client.as_ref()) {
         (Some(s), Some(client)) => {
             let azp = crate::config::normalize_origin(&target);

@@ -25,7 +25,7 @@ pub async fn update_me(
     Body(p): Body<UpdateUser>,
 ) -> Response {
     let result = async {
-        let me = SignedIn::from_frontend(&app, &fe).await?;
+        let me = SignedIn::enrolled(&app, &fe).await?;
         let user = users::update(&app, &me.user.user.id, p, false).await?;
         Ok(render::user(&app, &user, false))
     }
@@ -35,7 +35,7 @@ pub async fn update_me(
 
 pub async fn delete_me(State(app): State<AppRef>, mut fe: Frontend) -> Response {
     let result = async {
-        let me = SignedIn::from_frontend(&app, &fe).await?;
+        let me = SignedIn::enrolled(&app, &fe).await?;
         users::delete(&app, &me.user.user.id).await?;
         sessions::after_client_sessions_changed(&app, &mut fe.ctx, &me.session.client_id).await?;
         Ok(serde_json::json!({"object": "user", "id": me.user.user.id, "deleted": true}))
@@ -58,7 +58,7 @@ pub async fn change_password(
     Body(p): Body<ChangePassword>,
 ) -> Response {
     let result = async {
-        let me = SignedIn::from_frontend(&app, &fe).await?;
+        let me = SignedIn::enrolled(&app, &fe).await?;
         let new = p
             .new_password
             .as_deref()
@@ -81,7 +81,7 @@ pub async fn change_password(
 /// `GET /v1/me/sessions`: the user's active sessions on every device.
 pub async fn list_sessions(State(app): State<AppRef>, fe: Frontend) -> Response {
     let result = async {
-        let me = SignedIn::from_frontend(&app, &fe).await?;
+        let me = SignedIn::enrolled(&app, &fe).await?;
         let now = app.now();
         let list: Vec<Value> = app
             .store
@@ -104,7 +104,7 @@ pub async fn revoke_session(
     Path(id): Path<String>,
 ) -> Response {
     let result = async {
-        let me = SignedIn::from_frontend(&app, &fe).await?;
+        let me = SignedIn::enrolled(&app, &fe).await?;
         let target = app
             .store
             .get_session(&id)

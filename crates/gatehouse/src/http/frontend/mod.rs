@@ -4,6 +4,7 @@
 mod client;
 mod environment;
 mod me;
+mod mfa;
 mod sessions;
 mod sign_ins;
 mod sign_ups;
@@ -42,6 +43,10 @@ pub fn router() -> Router<AppRef> {
             post(sign_ins::attempt_first_factor),
         )
         .route(
+            "/v1/client/sign_ins/{id}/attempt_second_factor",
+            post(sign_ins::attempt_second_factor),
+        )
+        .route(
             "/v1/client/sessions/{sid}/tokens",
             post(sessions::mint_token),
         )
@@ -53,5 +58,12 @@ pub fn router() -> Router<AppRef> {
         )
         .route("/v1/me/change_password", post(me::change_password))
         .route("/v1/me/sessions", get(me::list_sessions))
+        .route(
+            "/v1/me/totp",
+            post(mfa::start_totp).delete(mfa::delete_totp),
+        )
+        .route("/v1/me/totp/attempt_verification", post(mfa::verify_totp))
+        .route("/v1/me/backup_codes", post(mfa::regenerate_backup_codes))
+        .route("/v1/me/reverify", post(mfa::reverify))
         .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
 }

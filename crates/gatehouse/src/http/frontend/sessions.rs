@@ -30,6 +30,9 @@ pub async fn mint_token(
             return response;
         }
     };
+    if let Err(e) = tokens::ensure_mintable(&app, &session).await {
+        return e.into_response();
+    }
     // Token refreshes count as activity, recorded at most once a minute per session so
     // the hot path stays read-only.
     if app.now() - session.last_active_at > ACTIVITY_GRANULARITY_MS {

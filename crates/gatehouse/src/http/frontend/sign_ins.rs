@@ -63,3 +63,28 @@ pub async fn attempt_first_factor(
     };
     finish(&app, fe.ctx, result).await
 }
+
+#[derive(serde::Deserialize)]
+pub struct SecondFactorParams {
+    strategy: Option<String>,
+    code: Option<String>,
+}
+
+pub async fn attempt_second_factor(
+    State(app): State<AppRef>,
+    mut fe: Frontend,
+    Path(id): Path<String>,
+    Body(p): Body<SecondFactorParams>,
+) -> Response {
+    let result = match (p.strategy, p.code) {
+        (Some(strategy), Some(code)) => {
+            match sign_in::attempt_second_factor(&app, &mut fe.ctx, &id, &strategy, &code).await {
+                Ok(a) => render_attempt(&app, &a).await,
+                Err(e) => Err(e),
+            }
+        }
+        (None, _) => Err(Error::param_missing("strategy")),
+        (_, None) => Err(Error::param_missing("code")),
+    };
+    finish(&app, fe.ctx, result).await
+}
