@@ -65,7 +65,7 @@ pub async fn delete_totp(State(app): State<AppRef>, fe: Frontend) -> Response {
 
 pub async fn regenerate_backup_codes(State(app): State<AppRef>, fe: Frontend) -> Response {
     let result = async {
-        let me = SignedIn::from_frontend(&app, &fe).await?;
+        let me = SignedIn::enrolled(&app, &fe).await?;
         let codes = mfa::regenerate_backup_codes(&app, &me.session, &me.user.user).await?;
         Ok(json!({ "object": "backup_code", "codes": codes }))
     }
