@@ -59,15 +59,7 @@ pub async fn reverify(
     password: &str,
 ) -> Result<(), Error> {
     if !passwords::verify(app, user, password).await? {
-        let lockout = &app.config.auth.lockout;
-        let now = app.now();
-        app.store
-            .record_failed_password(
-                &user.id,
-                lockout.max_failed_attempts as i64,
-                now + lockout.duration.as_millis(),
-            )
-            .await?;
+        passwords::record_failure(app, &user.id).await?;
         return Err(Error::password_incorrect());
     }
     app.store

@@ -104,3 +104,14 @@ pub async fn dummy(app: &App, password: &str) -> Result<(), Error> {
         .await
         .map_err(|_| overloaded())
 }
+
+/// Counts a failed factor (password, code) toward the lockout: after
+/// `max_failed_attempts` consecutive failures the user is locked for `duration`.
+pub async fn record_failure(app: &App, user_id: &str) -> Result<(), Error> {
+    let lockout = &app.config.auth.lockout;
+    let until = app.now() + lockout.duration.as_millis();
+    app.store
+        .record_failed_password(user_id, lockout.max_failed_attempts as i64, until)
+        .await?;
+    Ok(())
+}

@@ -184,16 +184,7 @@ async fn attempt_password(
     if a.status != NEEDS_FIRST_FACTOR {
         return Err(Error::param_missing("identifier"));
     }
-    rate_limit::per_ip(
-        app,
-        "factor_attempt",
-        &ctx.request.ip,
-        app.config.rate_limits.factor_attempts,
-    )
-    .await?;
-    if let Some(identifier) = &a.identifier {
-        rate_limit::per_identifier(app, identifier).await?;
-    }
+    limit_factor_attempt(app, ctx, a).await?;
     let mut verification = parse_verification(&a.first_factor)
         .unwrap_or_else(|| Verification::new("unverified", "password", None));
     verification.attempts += 1;
@@ -261,16 +252,7 @@ pub async fn attempt_second_factor(
             format!("strategy `{strategy}` is not enabled on this instance."),
         ));
     }
-    rate_limit::per_ip(
-        app,
-        "factor_attempt",
-        &ctx.request.ip,
-        app.config.rate_limits.factor_attempts,
-    )
-    .await?;
-    if let Some(identifier) = &a.identifier {
-        rate_limit::per_identifier(app, identifier).await?;
-    }
+    limit_factor_attempt(app, ctx, &a).await?;
     let user_id = a.user_id.clone().ok_or_else(Error::internal)?;
     let user = app
         .store
@@ -290,14 +272,7 @@ pub async fn attempt_second_factor(
     verification.attempts += 1;
     let ok = mfa::verify_second_factor(app, &user.user, strategy, code).await?;
     if !ok {
-        let lockout = &app.config.auth.lockout;
-        app.store
-            .record_failed_password(
-                &user_id,
-                lockout.max_failed_attempts as i64,
-                now + lockout.duration.as_millis(),
-            )
-            .await?;
+        passwords::record_failure(app, &user_id).await?;
         a.second_factor = Some(verification_json(&verification));
         a.updated_at = now;
         app.store.save_sign_in(&a).await?;
@@ -324,6 +299,22 @@ pub async fn attempt_second_factor(
     Ok(a)
 }
 
+/// Factor attempts are limited per IP and per identifier (whatever the IP).
+async fn limit_factor_attempt(app: &App, ctx: &ClientCtx, a: &SignInAttempt) -> Result<(), Error> {
+    let rates = &app.config.rate_limits;
+    rate_limit::per_ip(
+        app,
+        "factor_attempt",
+        &ctx.request.ip,
+        rates.factor_attempts,
+    )
+    .await?;
+    if let Some(identifier) = &a.identifier {
+        rate_limit::per_identifier(app, identifier).await?;
+    }
+    Ok(())
+}
+
 /// The password check with lockout. Unknown users pay a dummy verification and get the
 /// same answer as a wrong password.
 async fn check_password(app: &App, user: Option<&UserRecord>, password: &str) -> Result<(), Error> {
@@ -346,14 +337,7 @@ async fn check_password(app: &App, user: Option<&UserRecord>, password: &str) ->
         passwords::verify(app, user, password).await?
     };
     if !ok {
-        let lockout = &app.config.auth.lockout;
-        app.store
-            .record_failed_password(
-                &user.id,
-                lockout.max_failed_attempts as i64,
-                now + lockout.duration.as_millis(),
-            )
-            .await?;
+        passwords::record_failure(app, &user.id).await?;
         return Err(Error::password_incorrect());
     }
     app.store.record_successful_password(&user.id).await?;

@@ -400,15 +400,7 @@ pub async fn change_password(
     if record.user.password_enabled() {
         let current = current.ok_or_else(|| Error::param_missing("current_password"))?;
         if !passwords::verify(app, &record.user, current).await? {
-            let lockout = &app.config.auth.lockout;
-            let now = app.now();
-            app.store
-                .record_failed_password(
-                    user_id,
-                    lockout.max_failed_attempts as i64,
-                    now + lockout.duration.as_millis(),
-                )
-                .await?;
+            passwords::record_failure(app, user_id).await?;
             return Err(Error::password_incorrect().with_param("current_password"));
         }
     }
