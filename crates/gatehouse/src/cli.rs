@@ -1,4 +1,4 @@
-//! The `gatehouse` command line (SPEC §9).
+//! The `gatehouse` command line.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -220,8 +220,8 @@ async fn keys(app: AppRef, command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How long a rotated-out key stays in the JWKS: well past any token it signed (SPEC:
-/// at least one maximum token lifetime), and at least an hour for cached JWKS.
+/// How long a rotated-out key stays in the JWKS: well past any token it signed (at
+/// least one maximum token lifetime), and at least an hour for cached JWKS.
 pub fn keep_previous_key_ms(config: &Config) -> i64 {
     (config.session.token_lifetime.as_millis() * 2).max(3_600_000)
 }

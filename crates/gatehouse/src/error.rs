@@ -1,5 +1,5 @@
 //! The one error type of the API: a stable code, a message, and the HTTP status the
-//! code maps to (SPEC §10). Domain code returns these; the HTTP layer renders them.
+//! code maps to. Domain code returns these; the HTTP layer renders them.
 
 use crate::store::StoreError;
 

@@ -1,4 +1,4 @@
-//! The Backend API of SPEC §6 on SQLite and on PostgreSQL: listing and searching users,
+//! The Backend API on SQLite and on PostgreSQL: listing and searching users,
 //! creating them (also from password digests imported from other systems, rehashed to
 //! argon2id at the first sign-in), reading, updating, deleting, metadata merges, ban and
 //! lock, password checks, sessions and server-side tokens, the JWKS, uniqueness of
@@ -38,7 +38,7 @@ const MINUTE: i64 = 60_000;
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/// The SPEC error body: `{"errors": [{code, message, long_message, meta}]}` and nothing else.
+/// The API error body: `{"errors": [{code, message, long_message, meta}]}` and nothing else.
 #[track_caller]
 fn assert_error_shape(body: &Value) {
     let obj = body

@@ -1,4 +1,4 @@
-//! Bad input never gets a 500: every 4xx carries the SPEC error body
+//! Bad input never gets a 500: every 4xx carries the API error body
 //! `{"errors": [{code, message, long_message, meta}]}`. Malformed and non-object JSON,
 //! wrong types, content types, oversized bodies, unknown ids and routes, secret keys,
 //! the Origin rule, client quirks (`?_method=`, empty bodies, forms), secrets kept out of
@@ -36,7 +36,7 @@ both_dbs!(
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/// The SPEC error body: `{"errors": [{code, message, long_message, meta}]}` and nothing else.
+/// The API error body: `{"errors": [{code, message, long_message, meta}]}` and nothing else.
 #[track_caller]
 fn assert_error_shape(body: &Value) {
     let obj = body
@@ -592,7 +592,7 @@ async fn oversized_bodies_are_413_on_both_listeners(db: DbKind) {
         b.extend_from_slice(b"\"}");
         b
     };
-    // Just over the limit: the whole body is sent, the answer is a 413 in the SPEC's shape.
+    // Just over the limit: the whole body is sent, the answer is a 413 in the API's error shape.
     // Far over it: the server answers without reading everything and closes the
     // connection, so a client still writing may see the connection drop instead; any
     // answer that does arrive must be the 413.

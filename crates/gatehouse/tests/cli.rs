@@ -1,4 +1,4 @@
-//! The `gatehouse` command line (SPEC §9), run as a process: `init`, configuration errors
+//! The `gatehouse` command line, run as a process: `init`, configuration errors
 //! that name the key, `migrate`, `keys create-secret`, `users create|list|ban`,
 //! `token inspect`, a zero-configuration start, and graceful shutdown on SIGTERM.
 

@@ -1,4 +1,4 @@
-//! The cookies of SPEC §4, asserted byte for byte, and the handshake.
+//! The three cookies, asserted byte for byte, and the handshake.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! Crash safety (SPEC §11, "a 200 means the row is durable"), on SQLite and PostgreSQL:
+//! Crash safety (a 200 means the row is durable), on SQLite and PostgreSQL:
 //! sign-ups stream in from several tasks, the server is SIGKILLed mid-stream, and after a
 //! restart on the same database every acknowledged sign-up exists and the server is healthy.
 

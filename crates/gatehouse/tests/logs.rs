@@ -1,4 +1,4 @@
-//! What the real binary writes (SPEC §10 "Logs", §11): a full flow — sign-up with an email
+//! What the real binary writes: a full flow — sign-up with an email
 //! code, password sign-in (right and wrong), tokens, `/v1/me`, handshake, sign-out and
 //! Backend API calls — leaves no password, code, token, cookie value or key in stdout or
 //! stderr, even at `debug`; request log lines are JSON with a request id, and a client's

@@ -1,5 +1,4 @@
-//! Multi-factor authentication (SPEC §3 user flags, §4 `fva`, §5 TOTP and backup codes,
-//! §6 `DELETE /v1/users/{id}/mfa`): enrollment with codes computed by `oathtool` at the
+//! Multi-factor authentication: enrollment with codes computed by `oathtool` at the
 //! server's (manual) clock and a QR code read back by `zbarimg`, TOTP and backup-code
 //! sign-in with replay protection, re-verification, removal, `require_mfa`, lockout,
 //! concurrent use of one code, and the secret sealed at rest.
@@ -74,7 +73,7 @@ fn assert_flags(user: &Value, totp: bool, backup: bool, two: bool, what: &str) {
     );
 }
 
-/// `POST /v1/me/totp`, checked against the spec; returns (secret, uri).
+/// `POST /v1/me/totp`, checked against the API contract; returns (secret, uri).
 async fn start_totp(browser: &Browser, issuer: &str, account: &str) -> (String, String) {
     let r = browser.post("/v1/me/totp", json!({})).await;
     assert_eq!(r.status, 200, "POST /v1/me/totp: {}", r.body);

@@ -1,5 +1,5 @@
-//! Two `gatehouse` processes on one PostgreSQL database (SPEC §1: any number of processes
-//! serve one instance): a client signed in through one is served by the other, a
+//! Two `gatehouse` processes on one PostgreSQL database (any number of processes serve
+//! one instance): a client signed in through one is served by the other, a
 //! revocation through one is refused at once by the other, a key rotation by the CLI
 //! reaches both within 10 s, and rate limits count across both.
 

@@ -1,4 +1,4 @@
-//! One-time codes (SPEC §5): 6 digits from a CSPRNG, stored hashed, valid 10 minutes,
+//! One-time codes: 6 digits from a CSPRNG, stored hashed, valid 10 minutes,
 //! single use, 5 attempts, a 30 s resend cooldown per attempt and identifier.
 
 use crate::app::App;

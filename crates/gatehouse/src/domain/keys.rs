@@ -12,7 +12,7 @@ use base64::Engine;
 use crate::crypto::ids;
 use crate::store::{Store, StoredSigningKey};
 
-/// How often every process re-reads the published keys (SPEC: rotation visible within 10 s).
+/// How often every process re-reads the published keys (rotation must be visible within 10 s).
 pub const KEY_REFRESH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The signing key in use and the JWKS document to publish.

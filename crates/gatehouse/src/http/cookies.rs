@@ -1,4 +1,4 @@
-//! The three cookies of SPEC §4, written byte for byte here and nowhere else.
+//! The three cookies, written byte for byte here and nowhere else.
 
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};

@@ -1,4 +1,4 @@
-//! Rendering `Error` as the SPEC's JSON error body.
+//! Rendering `Error` as the API's JSON error body.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

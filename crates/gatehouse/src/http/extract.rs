@@ -68,7 +68,7 @@ fn is_mutation(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Applies SPEC §5's Origin rule and returns the allowed origin, if one was sent.
+/// Applies the Frontend API's Origin rule and returns the allowed origin, if one was sent.
 /// A mutation carrying a cookie credential needs an allowed Origin; a present Origin
 /// must always be allowed.
 fn check_origin(

@@ -69,7 +69,7 @@ pub fn wrap(router: axum::Router, max_concurrent: usize, method_override: bool) 
 }
 
 /// A path whose escapes do not decode to UTF-8, or decode to a NUL, names no resource:
-/// 404 in the SPEC's shape, before an extractor answers with a bare 400. A NUL in a query
+/// 404 in the API's error shape, before an extractor answers with a bare 400. A NUL in a query
 /// value is a bad parameter (PostgreSQL cannot store NUL, so it never reaches a query).
 async fn reject_unreadable_urls(req: Request, next: axum::middleware::Next) -> Response<Body> {
     let path = percent_decode(req.uri().path().as_bytes());

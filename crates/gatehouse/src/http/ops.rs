@@ -1,4 +1,4 @@
-//! Health, readiness and metrics (SPEC §10).
+//! Health, readiness and metrics.
 
 use std::sync::OnceLock;
 

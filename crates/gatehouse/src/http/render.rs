@@ -1,4 +1,4 @@
-//! The JSON objects of SPEC §3, rendered from records.
+//! The API's JSON objects, rendered from records.
 
 use serde_json::{json, Value};
 

@@ -10,7 +10,7 @@ use std::sync::Once;
 /// What to install when a tool is missing (Debian package names).
 pub const INSTALL_HINT: &str = "apt-get install -y oathtool zbar-tools librsvg2-bin";
 
-/// TOTP parameters the spec pins (SPEC §5): 30 s steps.
+/// TOTP parameters the API pins: 30 s steps.
 pub const STEP_SECONDS: i64 = 30;
 
 /// Runs an external tool; a missing tool fails the test with what to install.
@@ -204,7 +204,7 @@ pub fn parse_otpauth(uri: &str) -> OtpAuth {
     }
 }
 
-/// Checks a `POST /v1/me/totp` URI against the spec and returns its base32 secret.
+/// Checks a `POST /v1/me/totp` URI against the API contract and returns its base32 secret.
 pub fn check_otpauth(uri: &str, issuer: &str, account: &str) -> String {
     let parsed = parse_otpauth(uri);
     assert_eq!(parsed.issuer_in_label, issuer, "label issuer of {uri}");

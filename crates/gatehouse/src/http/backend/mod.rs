@@ -78,7 +78,7 @@ impl Page {
     }
 }
 
-/// Query strings parsed with errors in the SPEC's shape.
+/// Query strings parsed with errors in the API's error shape.
 pub struct QueryParams<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>

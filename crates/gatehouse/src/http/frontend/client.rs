@@ -48,7 +48,7 @@ pub struct HandshakeQuery {
 pub async fn handshake(
     State(app): State<AppRef>,
     fe: Frontend,
-    // Not axum's `Query`: its rejections are bare text, not the SPEC's error body.
+    // Not axum's `Query`: its rejections are bare text, not the API's error body.
     QueryParams(q): QueryParams<HandshakeQuery>,
 ) -> Response {
     let Some(target) = q.redirect_url.filter(|u| redirect_allowed(&app, u)) else {
