@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{claims, DbKind, Resp, TestServer, PASSWORD};
+use support::{assert_error_shape, claims, DbKind, Resp, TestServer, PASSWORD};
 
 both_dbs!(
     list_users_search_filters_order_and_pages,
@@ -37,31 +37,6 @@ const MINUTE: i64 = 60_000;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-/// The API error body: `{"errors": [{code, message, long_message, meta}]}` and nothing else.
-#[track_caller]
-fn assert_error_shape(body: &Value) {
-    let obj = body
-        .as_object()
-        .unwrap_or_else(|| panic!("error body is not an object: {body}"));
-    assert_eq!(obj.len(), 1, "error bodies hold `errors` only: {body}");
-    let errors = obj["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("`errors` is not an array: {body}"));
-    assert!(!errors.is_empty(), "{body}");
-    for e in errors {
-        assert!(
-            e["code"].as_str().is_some_and(|c| !c.is_empty()),
-            "code: {body}"
-        );
-        assert!(
-            e["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "message: {body}"
-        );
-        assert!(e["long_message"].is_string(), "long_message: {body}");
-        assert!(e["meta"].is_object(), "meta: {body}");
-    }
-}
 
 #[track_caller]
 fn assert_error(r: &Resp, status: u16, code: &str) {

@@ -12,7 +12,7 @@ use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-use support::{Browser, DbKind, Resp, TestServer, PASSWORD, TEST_SECRET_KEY};
+use support::{assert_error_shape, Browser, DbKind, Resp, TestServer, PASSWORD, TEST_SECRET_KEY};
 
 both_dbs!(
     malformed_json_is_400,
@@ -35,37 +35,6 @@ both_dbs!(
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-/// The API error body: `{"errors": [{code, message, long_message, meta}]}` and nothing else.
-#[track_caller]
-fn assert_error_shape(body: &Value) {
-    let obj = body
-        .as_object()
-        .unwrap_or_else(|| panic!("error body is not a JSON object: {body}"));
-    assert_eq!(obj.len(), 1, "error bodies hold `errors` only: {body}");
-    let errors = obj["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("`errors` is not an array: {body}"));
-    assert!(!errors.is_empty(), "{body}");
-    for e in errors {
-        assert!(
-            e["code"].as_str().is_some_and(|c| !c.is_empty()),
-            "code: {body}"
-        );
-        assert!(
-            e["message"].as_str().is_some_and(|m| !m.is_empty()),
-            "message: {body}"
-        );
-        assert!(e["long_message"].is_string(), "long_message: {body}");
-        assert!(e["meta"].is_object(), "meta: {body}");
-        if let Some(p) = e["meta"].get("param_name") {
-            assert!(
-                p.as_str().is_some_and(|p| !p.is_empty()),
-                "param_name must name a parameter: {body}"
-            );
-        }
-    }
-}
 
 #[track_caller]
 fn assert_error(r: &Resp, status: u16, code: &str) {

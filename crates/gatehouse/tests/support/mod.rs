@@ -405,3 +405,34 @@ pub fn claims(jwt: &str) -> Value {
         .expect("a JWS")
         .1
 }
+
+/// The API error body: `{"errors": [{code, message, long_message, meta}]}` and nothing else.
+#[track_caller]
+pub fn assert_error_shape(body: &Value) {
+    let obj = body
+        .as_object()
+        .unwrap_or_else(|| panic!("error body is not a JSON object: {body}"));
+    assert_eq!(obj.len(), 1, "error bodies hold `errors` only: {body}");
+    let errors = obj["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("`errors` is not an array: {body}"));
+    assert!(!errors.is_empty(), "{body}");
+    for e in errors {
+        assert!(
+            e["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "code: {body}"
+        );
+        assert!(
+            e["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "message: {body}"
+        );
+        assert!(e["long_message"].is_string(), "long_message: {body}");
+        assert!(e["meta"].is_object(), "meta: {body}");
+        if let Some(p) = e["meta"].get("param_name") {
+            assert!(
+                p.as_str().is_some_and(|p| !p.is_empty()),
+                "param_name must name a parameter: {body}"
+            );
+        }
+    }
+}
