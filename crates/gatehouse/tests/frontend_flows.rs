@@ -83,6 +83,25 @@ async fn sign_in_step_by_step(db: DbKind) {
         .get("private_metadata")
         .is_none());
 
+    // A one-call sign-in with a wrong password stays the client's sign-in, to retry.
+    let retry = server.browser();
+    let r = retry
+        .sign_in_raw("step@example.com", "nope nope nope")
+        .await;
+    assert_eq!(r.error_code(), "form_password_incorrect");
+    let r = retry.get("/v1/client").await;
+    let pending = &r.body["response"]["sign_in"];
+    assert_eq!(pending["status"], "needs_first_factor", "{}", r.body);
+    assert_eq!(pending["first_factor_verification"]["attempts"], 1);
+    let id = pending["id"].as_str().unwrap();
+    let r = retry
+        .post(
+            &format!("/v1/client/sign_ins/{id}/attempt_first_factor"),
+            json!({"strategy": "password", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.body["response"]["status"], "complete", "{}", r.body);
+
     // A username works as the identifier too, case-insensitively.
     server
         .admin()

@@ -70,17 +70,17 @@ pub async fn create(
     if let Some(identifier) = params.identifier.as_deref() {
         identify(app, &mut attempt, identifier).await?;
     }
-    app.store.save_sign_in(&attempt).await?;
-    app.store
-        .set_client_sign_in(&client.id, Some(&attempt.id), now)
-        .await?;
-    ctx.reload(app).await?;
-    if params.strategy.as_deref() == Some("password") || params.password.is_some() {
-        let password = params
-            .password
-            .ok_or_else(|| Error::param_missing("password"))?;
-        attempt_password(app, ctx, &mut attempt, &password).await?;
+    if params.strategy.as_deref() != Some("password") && params.password.is_none() {
+        app.store.save_sign_in_for_client(&attempt).await?;
+        ctx.reload(app).await?;
+        return Ok(attempt);
     }
+    let password = params
+        .password
+        .ok_or_else(|| Error::param_missing("password"))?;
+    // The attempt is saved with its outcome: one commit when the password is wrong, the
+    // completing transaction when it is right.
+    attempt_password(app, ctx, &mut attempt, &password).await?;
     Ok(attempt)
 }
 
@@ -203,7 +203,8 @@ async fn attempt_password(
             if user.user.two_factor_enabled() {
                 a.status = NEEDS_SECOND_FACTOR.into();
                 a.updated_at = now;
-                app.store.save_sign_in(a).await?;
+                app.store.save_sign_in_for_client(a).await?;
+                ctx.reload(app).await?;
             } else {
                 complete(
                     app,
@@ -223,7 +224,7 @@ async fn attempt_password(
         Err(e) => {
             a.first_factor = Some(verification_json(&verification));
             a.updated_at = now;
-            app.store.save_sign_in(a).await?;
+            app.store.save_sign_in_for_client(a).await?;
             metrics::counter!("gatehouse_sign_ins_total", "outcome" => e.code).increment(1);
             Err(e)
         }

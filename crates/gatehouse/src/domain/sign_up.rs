@@ -134,12 +134,13 @@ pub async fn create(
         updated_at: now,
     };
     apply(app, &mut attempt, params).await?;
-    app.store.save_sign_up(&attempt).await?;
-    app.store
-        .set_client_sign_up(&client.id, Some(&attempt.id), now)
-        .await?;
-    ctx.reload(app).await?;
-    complete_if_ready(app, ctx, &mut attempt).await?;
+    if is_ready(app, &attempt) {
+        // Saved by the transaction that creates the user: one commit instead of three.
+        complete_if_ready(app, ctx, &mut attempt).await?;
+    } else {
+        app.store.save_sign_up_for_client(&attempt).await?;
+        ctx.reload(app).await?;
+    }
     Ok(attempt)
 }
 
@@ -391,14 +392,19 @@ pub async fn attempt_verification(
     Ok(attempt)
 }
 
+/// Nothing is missing or unverified.
+fn is_ready(app: &App, a: &SignUpAttempt) -> bool {
+    let req = requirements(app, a);
+    req.missing.is_empty() && req.unverified.is_empty()
+}
+
 /// Creates the user and session once nothing is missing or unverified.
 async fn complete_if_ready(
     app: &App,
     ctx: &mut ClientCtx,
     a: &mut SignUpAttempt,
 ) -> Result<(), Error> {
-    let req = requirements(app, a);
-    if !req.missing.is_empty() || !req.unverified.is_empty() {
+    if !is_ready(app, a) {
         return Ok(());
     }
     let now = app.now();

@@ -51,6 +51,20 @@ impl Store {
         Ok(())
     }
 
+    /// Saves an attempt and makes it its client's current sign-in, in one transaction.
+    pub async fn save_sign_in_for_client(&self, a: &SignInAttempt) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        self.save_sign_in_tx(&mut tx, a).await?;
+        sqlx::query("UPDATE clients SET sign_in_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(&a.id)
+            .bind(a.updated_at)
+            .bind(&a.client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn get_sign_in(&self, id: &str) -> StoreResult<Option<SignInAttempt>> {
         Ok(sqlx::query_as(&format!(
             "SELECT {SIGN_IN_COLUMNS} FROM sign_in_attempts WHERE id = $1"
@@ -101,6 +115,20 @@ impl Store {
         .execute(&mut **tx)
         .await
         .map_err(classify)?;
+        Ok(())
+    }
+
+    /// Saves an attempt and makes it its client's current sign-up, in one transaction.
+    pub async fn save_sign_up_for_client(&self, a: &SignUpAttempt) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        self.save_sign_up_tx(&mut tx, a).await?;
+        sqlx::query("UPDATE clients SET sign_up_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(&a.id)
+            .bind(a.updated_at)
+            .bind(&a.client_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -48,36 +48,6 @@ impl Store {
         .await?)
     }
 
-    pub async fn set_client_sign_in(
-        &self,
-        id: &str,
-        sign_in_id: Option<&str>,
-        now: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE clients SET sign_in_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(sign_in_id)
-            .bind(now)
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
-    pub async fn set_client_sign_up(
-        &self,
-        id: &str,
-        sign_up_id: Option<&str>,
-        now: i64,
-    ) -> StoreResult<()> {
-        sqlx::query("UPDATE clients SET sign_up_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(sign_up_id)
-            .bind(now)
-            .bind(id)
-            .execute(self.writer())
-            .await?;
-        Ok(())
-    }
-
     /// After a sign-in: a fresh cookie hash (no session fixation), the new active
     /// session, and the sign-in time `__client_uat` reports.
     pub async fn client_signed_in(
