@@ -11,6 +11,7 @@ both_dbs!(
     sign_in_creation_limited_per_ip,
     attempts_limited_per_identifier_across_ips,
     full_hash_queue_answers_429_at_once,
+    sign_up_code_sends_and_attempts_share_the_identifier_budget,
 );
 
 const LIMITED: &str = "[auth]\nverify_email_at_sign_up = false\n[rate_limits]\ntrusted_proxies = [\"127.0.0.1/32\"]\nsign_in_create = \"3/1m\"\nfactor_attempts = \"100/1m\"\nper_identifier = \"4/1m\"\n";
@@ -124,5 +125,37 @@ async fn full_hash_queue_answers_429_at_once(db: DbKind) {
         "12 concurrent hashes with room for 2 must shed some"
     );
     assert!(answered >= 2, "admitted requests are served");
+    server.stop().await;
+}
+
+async fn sign_up_code_sends_and_attempts_share_the_identifier_budget(db: DbKind) {
+    let toml = "[rate_limits]\nfactor_attempts = \"100/1m\"\nsign_up_create = \"100/1m\"\nper_identifier = \"3/1m\"\n";
+    let server = TestServer::start_with(db, toml).await;
+    let b = server.browser();
+    let r = b
+        .post(
+            "/v1/client/sign_ups",
+            json!({"email_address": "budget@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let id = r.body["response"]["id"].as_str().unwrap().to_string();
+    let r = b
+        .post(
+            &format!("/v1/client/sign_ups/{id}/prepare_verification"),
+            json!({"strategy": "email_code"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let path = format!("/v1/client/sign_ups/{id}/attempt_verification");
+    let attempt =
+        |code: &'static str| b.post(&path, json!({"strategy": "email_code", "code": code}));
+    assert_eq!(attempt("000001").await.error_code(), "form_code_incorrect");
+    assert_eq!(attempt("000002").await.error_code(), "form_code_incorrect");
+    let r = attempt("000003").await;
+    assert_eq!(
+        r.status, 429,
+        "the send and two attempts used the address's budget: {}",
+        r.body
+    );
     server.stop().await;
 }

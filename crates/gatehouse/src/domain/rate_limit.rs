@@ -38,3 +38,19 @@ pub async fn per_identifier(app: &App, identifier: &str) -> Result<(), Error> {
     )
     .await
 }
+
+/// A factor attempt (password, code): limited per IP and, when the identifier is known,
+/// per identifier whatever the IP.
+pub async fn factor_attempt(app: &App, ip: &str, identifier: Option<&str>) -> Result<(), Error> {
+    per_ip(
+        app,
+        "factor_attempt",
+        ip,
+        app.config.rate_limits.factor_attempts,
+    )
+    .await?;
+    if let Some(identifier) = identifier {
+        per_identifier(app, identifier).await?;
+    }
+    Ok(())
+}

@@ -184,7 +184,7 @@ async fn attempt_password(
     if a.status != NEEDS_FIRST_FACTOR {
         return Err(Error::param_missing("identifier"));
     }
-    limit_factor_attempt(app, ctx, a).await?;
+    rate_limit::factor_attempt(app, &ctx.request.ip, a.identifier.as_deref()).await?;
     let mut verification = parse_verification(&a.first_factor)
         .unwrap_or_else(|| Verification::new("unverified", "password", None));
     verification.attempts += 1;
@@ -253,7 +253,7 @@ pub async fn attempt_second_factor(
             format!("strategy `{strategy}` is not enabled on this instance."),
         ));
     }
-    limit_factor_attempt(app, ctx, &a).await?;
+    rate_limit::factor_attempt(app, &ctx.request.ip, a.identifier.as_deref()).await?;
     let user_id = a.user_id.clone().ok_or_else(Error::internal)?;
     let user = app
         .store
@@ -298,22 +298,6 @@ pub async fn attempt_second_factor(
     .await?;
     metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
     Ok(a)
-}
-
-/// Factor attempts are limited per IP and per identifier (whatever the IP).
-async fn limit_factor_attempt(app: &App, ctx: &ClientCtx, a: &SignInAttempt) -> Result<(), Error> {
-    let rates = &app.config.rate_limits;
-    rate_limit::per_ip(
-        app,
-        "factor_attempt",
-        &ctx.request.ip,
-        rates.factor_attempts,
-    )
-    .await?;
-    if let Some(identifier) = &a.identifier {
-        rate_limit::per_identifier(app, identifier).await?;
-    }
-    Ok(())
 }
 
 /// The password check with lockout. Unknown users pay a dummy verification and get the

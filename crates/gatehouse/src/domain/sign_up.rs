@@ -346,17 +346,11 @@ pub async fn attempt_verification(
             "strategy must be email_code.",
         ));
     }
-    rate_limit::per_ip(
-        app,
-        "factor_attempt",
-        &ctx.request.ip,
-        app.config.rate_limits.factor_attempts,
-    )
-    .await?;
     let email = attempt
         .email_address
         .clone()
         .ok_or_else(|| Error::param_missing("email_address"))?;
+    rate_limit::factor_attempt(app, &ctx.request.ip, Some(&email.to_lowercase())).await?;
     let mut verification = parse_verification(&attempt.email_verification).ok_or_else(|| {
         Error::new(
             "verification_failed",

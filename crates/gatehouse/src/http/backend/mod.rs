@@ -48,6 +48,9 @@ async fn jwks(
 }
 
 /// `limit` (default 10, at most 500) and `offset`.
+///
+/// List queries carry `limit` and `offset` as their own fields and build a `Page`: serde's
+/// `flatten` cannot read numbers from query strings.
 #[derive(Debug)]
 pub struct Page {
     limit: Option<i64>,

@@ -11,7 +11,6 @@ use crate::http::extract::Admin;
 #[derive(Debug, serde::Deserialize)]
 pub struct OutboxQuery {
     to: Option<String>,
-    // Not flattened: serde's flatten cannot read numbers from query strings.
     limit: Option<i64>,
     offset: Option<i64>,
 }

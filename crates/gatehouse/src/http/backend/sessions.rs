@@ -16,7 +16,6 @@ pub struct ListQuery {
     user_id: Option<String>,
     client_id: Option<String>,
     status: Option<String>,
-    // Not flattened: serde's flatten cannot read numbers from query strings.
     limit: Option<i64>,
     offset: Option<i64>,
 }

@@ -19,7 +19,6 @@ pub struct ListQuery {
     username: Option<String>,
     user_id: Option<String>,
     order_by: Option<String>,
-    // Not flattened: serde's flatten cannot read numbers from query strings.
     limit: Option<i64>,
     offset: Option<i64>,
 }
