@@ -4,6 +4,7 @@
 #   bench/run.sh            full run (3 x 5 s of load per phase, 1,000,000 seeded users/sessions)
 #   bench/run.sh --quick    smoke run (3 x 2 s of load per phase, 100,000 seeded rows)
 #   bench/run.sh --keep     keep the logs, databases and wrk/oha output (prints where)
+#   bench/run.sh --mint     only the token-minting phases 1a and 1b (~1 min)
 #
 # The server runs pinned to one core (SERVER_CPU, default 1), the load generator to the
 # other (LOAD_CPU, default 0); the raw-operation baselines (examples/raw_ops.rs) run
@@ -17,11 +18,13 @@ cd "$ROOT"
 
 QUICK=0
 KEEP=0
+MINT_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --mint) MINT_ONLY=1 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -57,7 +60,7 @@ for tool in curl jq sqlite3 wrk; do
   command -v "$tool" >/dev/null || apt_install "$tool"
 done
 OHA="$ROOT/bench/.tools/bin/oha"
-if [[ ! -x $OHA ]]; then
+if [[ ! -x $OHA && $MINT_ONLY == 0 ]]; then
   log "installing oha into bench/.tools (once; a few minutes)"
   cargo install oha --locked --root "$ROOT/bench/.tools" >/dev/null 2>&1 || die "cargo install oha failed"
 fi
@@ -236,6 +239,7 @@ log "warm-up"
 wrk_run mint "$WORK/pairs.txt" "$MINT_CONNS" 2 / >/dev/null
 log "mint RS256 vs raw RSA-2048: $ROUNDS x (raw ${RAW_SLICE}s + $MINT_CONNS connections ${SLICE}s)"
 MINT_RS=$(interleaved mint "$WORK/pairs.txt" "$MINT_CONNS" / rsa2048_sign)
+if [[ $MINT_ONLY == 1 ]]; then stop_server; else
 log "mint RS256, unloaded: 1 connection, ${DURATION}s"
 MINT_RS1=$(wrk_run mint "$WORK/pairs.txt" 1 "$DURATION" /)
 
@@ -296,6 +300,7 @@ overload "$WORK/overload_q1.csv"
 read -r Q1_OK_N Q1_OK_P50 Q1_OK_P99 Q1_OK_MAX < <(overload_stats "$WORK/overload_q1.csv" '200')
 read -r Q1_REJ_N Q1_REJ_P50 Q1_REJ_P99 Q1_REJ_MAX < <(overload_stats "$WORK/overload_q1.csv" '429|503')
 stop_server
+fi
 
 # ---------------------------------------------------------------- 2. EdDSA server
 
@@ -307,6 +312,19 @@ wrk_run mint "$WORK/pairs_ed.txt" "$MINT_CONNS" 2 / >/dev/null
 log "mint EdDSA vs GET /healthz: $ROUNDS x (healthz ${SLICE}s + mint ${SLICE}s), $MINT_CONNS connections"
 MINT_ED=$(interleaved mint "$WORK/pairs_ed.txt" "$MINT_CONNS" / healthz)
 stop_server
+
+if [[ $MINT_ONLY == 1 ]]; then
+  r2() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
+  for name in MINT_RS MINT_ED; do
+    run=${!name}
+    echo "$name: $(r2 "$(j "$run" .rps)")/s vs $(r2 "$(j "$run" .raw_wall)")/s," \
+      "ratio $(ratio "$(j "$run" .rps)" "$(j "$run" .raw_wall)")," \
+      "cpu ratio $(ratio "$(j "$run" .per_cpu_s)" "$(j "$run" .raw_cpu)")," \
+      "server cpu per request $(awk -v c="$(j "$run" .server_cpu_s)" -v n="$(j "$run" .requests)" 'BEGIN { printf "%.1f", 1e6 * c / n }') us," \
+      "non-2xx $(j "$run" .non2xx)"
+  done
+  exit 0
+fi
 
 # ---------------------------------------------------------------- 3. RS256 server, seeded DB
 

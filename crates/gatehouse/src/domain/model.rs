@@ -113,6 +113,18 @@ pub struct Client {
     pub updated_at: i64,
 }
 
+impl Client {
+    /// The `__client_uat` value: seconds of the last sign-in (or of creation).
+    pub fn uat(&self) -> i64 {
+        client_uat(self.last_auth_at, self.created_at)
+    }
+}
+
+/// Seconds of a client's last sign-in, else of its creation.
+pub fn client_uat(last_auth_at: Option<i64>, created_at: i64) -> i64 {
+    last_auth_at.unwrap_or(created_at) / 1000
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
     pub id: String,
@@ -138,21 +150,15 @@ pub const SESSION_REVOKED: &str = "revoked";
 pub const SESSION_REMOVED: &str = "removed";
 
 impl Session {
-    /// The status as of `now`: an active session past its lifetime is `expired`, one idle
-    /// past the inactivity timeout is `abandoned`.
+    /// The status as of `now` (see [`session_status_at`]).
     pub fn status_at(&self, now: i64, inactivity_ms: Option<i64>) -> &str {
-        if self.status != SESSION_ACTIVE {
-            return &self.status;
-        }
-        if now >= self.expire_at {
-            return "expired";
-        }
-        if let Some(idle) = inactivity_ms {
-            if now >= self.last_active_at + idle {
-                return "abandoned";
-            }
-        }
-        SESSION_ACTIVE
+        session_status_at(
+            &self.status,
+            self.expire_at,
+            self.last_active_at,
+            now,
+            inactivity_ms,
+        )
     }
 
     pub fn is_active_at(&self, now: i64, inactivity_ms: Option<i64>) -> bool {
@@ -166,6 +172,52 @@ impl Session {
             None => self.expire_at,
         }
     }
+}
+
+impl Session {
+    pub fn token_subject(&self) -> TokenSubject<'_> {
+        TokenSubject {
+            session_id: &self.id,
+            user_id: &self.user_id,
+            first_factor_at: self.first_factor_at,
+            second_factor_at: self.second_factor_at,
+            actor: self.actor.as_deref(),
+        }
+    }
+}
+
+/// A session's status as of `now` from its stored fields: an active session past its
+/// lifetime is `expired`, one idle past the inactivity timeout is `abandoned`.
+pub fn session_status_at(
+    status: &str,
+    expire_at: i64,
+    last_active_at: i64,
+    now: i64,
+    inactivity_ms: Option<i64>,
+) -> &str {
+    if status != SESSION_ACTIVE {
+        return status;
+    }
+    if now >= expire_at {
+        return "expired";
+    }
+    if let Some(idle) = inactivity_ms {
+        if now >= last_active_at + idle {
+            return "abandoned";
+        }
+    }
+    SESSION_ACTIVE
+}
+
+/// What a session token says about its session.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenSubject<'a> {
+    pub session_id: &'a str,
+    pub user_id: &'a str,
+    pub first_factor_at: i64,
+    pub second_factor_at: Option<i64>,
+    /// The impersonating actor (JSON), if any.
+    pub actor: Option<&'a str>,
 }
 
 /// The state of one verification (a code, a link, or a password check).

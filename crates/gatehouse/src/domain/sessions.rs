@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::crypto::{ids, random};
 use crate::domain::clients::ClientCtx;
-use crate::domain::model::{Session, SESSION_ACTIVE};
+use crate::domain::model::{Session, TokenSubject, SESSION_ACTIVE};
 use crate::error::Error;
 
 /// How the user proved who they are, for `fva`.
@@ -121,10 +121,10 @@ pub async fn after_client_sessions_changed(
 }
 
 /// Minutes since the first and second factor, `-1` when there was none.
-pub fn factor_ages(session: &Session, now: i64) -> [i64; 2] {
+pub fn factor_ages(subject: &TokenSubject<'_>, now: i64) -> [i64; 2] {
     let minutes = |t: i64| ((now - t).max(0)) / 60_000;
     [
-        minutes(session.first_factor_at),
-        session.second_factor_at.map(minutes).unwrap_or(-1),
+        minutes(subject.first_factor_at),
+        subject.second_factor_at.map(minutes).unwrap_or(-1),
     ]
 }

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::app::App;
 use crate::crypto::random;
-use crate::domain::model::Session;
+use crate::domain::model::TokenSubject;
 use crate::domain::sessions::factor_ages;
 use crate::error::Error;
 
@@ -30,20 +30,20 @@ struct SessionClaims<'a> {
 
 /// Whether the session's user may get tokens: with `require_mfa`, not before enrolling.
 /// Costs a read only when that option is on.
-pub async fn ensure_mintable(app: &App, session: &Session) -> Result<(), Error> {
+pub async fn ensure_mintable(app: &App, user_id: &str) -> Result<(), Error> {
     if !app.config.auth.require_mfa {
         return Ok(());
     }
     let user = app
         .store
-        .get_user(&session.user_id)
+        .get_user(user_id)
         .await?
         .ok_or_else(Error::unauthenticated)?;
     crate::domain::mfa::require_enrolled(app, &user.user)
 }
 
 /// Signs a session token for an active session. `azp` is the requesting origin, if known.
-pub fn mint(app: &App, session: &Session, azp: Option<&str>) -> Result<String, Error> {
+pub fn mint(app: &App, session: &TokenSubject<'_>, azp: Option<&str>) -> Result<String, Error> {
     let now = app.now();
     let iat = now / 1000;
     let claims = SessionClaims {
@@ -54,14 +54,11 @@ pub fn mint(app: &App, session: &Session, azp: Option<&str>) -> Result<String, E
         iss: &app.config.public_url,
         jti: random::random_base62(20),
         nbf: iat - 5,
-        sid: &session.id,
+        sid: session.session_id,
         sts: "active",
-        sub: &session.user_id,
+        sub: session.user_id,
         v: 2,
-        act: session
-            .actor
-            .as_deref()
-            .and_then(|a| serde_json::from_str(a).ok()),
+        act: session.actor.and_then(|a| serde_json::from_str(a).ok()),
         custom: &app.config.session.claims,
     };
     let jwt = app.keys.current().sign_compact(&claims).map_err(|e| {

@@ -22,7 +22,17 @@ pub struct Frontend {
     pub session_token: Option<String>,
 }
 
-impl FromRequestParts<AppRef> for Frontend {
+/// What a Frontend API request says about itself, read from its headers alone (Origin
+/// rule applied, no database read yet).
+pub struct FrontendRequest {
+    /// The client token from `Authorization: Client` or the `__client` cookie.
+    pub client_token: Option<String>,
+    /// The `__session` cookie or Bearer token, if sent.
+    pub session_token: Option<String>,
+    pub request: RequestInfo,
+}
+
+impl FromRequestParts<AppRef> for FrontendRequest {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppRef) -> Result<Self, Error> {
@@ -40,14 +50,9 @@ impl FromRequestParts<AppRef> for Frontend {
             app,
             header_client.is_none() && (cookie_client.is_some() || cookie_session.is_some()),
         )?;
-        let client = match header_client.or(cookie_client) {
-            Some(token) => clients::find_by_token(app, token).await?,
-            None => None,
-        };
-        let ctx = ClientCtx {
-            client,
-            new_token: None,
-            auth_changed: false,
+        Ok(FrontendRequest {
+            client_token: header_client.or(cookie_client).map(String::from),
+            session_token: bearer.or(cookie_session).map(String::from),
             request: RequestInfo {
                 ip: request_ip(parts, app).to_string(),
                 user_agent: headers
@@ -56,11 +61,37 @@ impl FromRequestParts<AppRef> for Frontend {
                     .map(|s| s.chars().take(512).collect()),
                 origin,
             },
+        })
+    }
+}
+
+impl FrontendRequest {
+    /// Looks up the request's client.
+    pub async fn load(self, app: &AppRef) -> Result<Frontend, Error> {
+        let client = match self.client_token.as_deref() {
+            Some(token) => clients::find_by_token(app, token).await?,
+            None => None,
         };
         Ok(Frontend {
-            ctx,
-            session_token: bearer.or(cookie_session).map(String::from),
+            ctx: ClientCtx {
+                client,
+                new_token: None,
+                auth_changed: false,
+                request: self.request,
+            },
+            session_token: self.session_token,
         })
+    }
+}
+
+impl FromRequestParts<AppRef> for Frontend {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppRef) -> Result<Self, Error> {
+        FrontendRequest::from_request_parts(parts, app)
+            .await?
+            .load(app)
+            .await
     }
 }
 

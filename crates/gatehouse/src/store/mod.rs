@@ -7,11 +7,13 @@
 //!   single-connection writer pool whose transactions start `BEGIN IMMEDIATE`, so writers
 //!   queue in-process instead of failing with `database is locked`; reads use a separate
 //!   pool and never block on writers.
+//!   The token endpoint's read runs on the calling thread instead (`inline_reads`).
 //! - PostgreSQL uses one shared pool for both.
 
 mod attempts;
 mod clients;
 mod codes;
+mod inline_reads;
 mod keys;
 mod mfa;
 mod outbox;
@@ -27,7 +29,10 @@ pub use sessions::*;
 pub use users::*;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use inline_reads::{sqlite_file, InlineReaders};
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
@@ -45,6 +50,8 @@ pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
+    /// SQLite files only: connections for reads on the calling thread.
+    inline: Option<Arc<InlineReaders>>,
 }
 
 /// A storage failure, classified for the callers that must tell them apart.
@@ -55,6 +62,8 @@ pub enum StoreError {
     Conflict,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -82,7 +91,8 @@ impl Store {
         sqlx::any::install_default_drivers();
         let options = AnyConnectOptions::from_str(url)?;
         if url.starts_with("sqlite:") {
-            if let Some(dir) = sqlite_parent_dir(url) {
+            let file = sqlite_file(url);
+            if let Some(dir) = file.as_ref().and_then(|f| f.parent()) {
                 std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
             }
             let pool = |max: u32| {
@@ -112,6 +122,7 @@ impl Store {
                 read,
                 write,
                 backend: Backend::Sqlite,
+                inline: file.map(|f| Arc::new(InlineReaders::new(f))),
             })
         } else {
             let pool = AnyPoolOptions::new()
@@ -123,6 +134,7 @@ impl Store {
                 read: pool.clone(),
                 write: pool,
                 backend: Backend::Postgres,
+                inline: None,
             })
         }
     }
@@ -151,6 +163,10 @@ impl Store {
 
     pub(crate) fn reader(&self) -> &AnyPool {
         &self.read
+    }
+
+    pub(crate) fn inline_reader(&self) -> Option<&InlineReaders> {
+        self.inline.as_deref()
     }
 
     pub(crate) fn writer(&self) -> &AnyPool {
@@ -195,15 +211,4 @@ impl Store {
                 .await?,
         )
     }
-}
-
-fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = path.split('?').next()?;
-    if path.is_empty() || path.starts_with(":memory:") {
-        return None;
-    }
-    std::path::Path::new(path).parent().map(|p| p.to_path_buf())
 }

@@ -1,12 +1,78 @@
 //! Sessions: one per signed-in user per client.
 
+use rusqlite::OptionalExtension;
 use sqlx::{Any, Transaction};
 
 use super::{Store, StoreResult};
-use crate::domain::model::{Session, SESSION_ACTIVE};
+use crate::domain::model::{client_uat, session_status_at, Session, TokenSubject, SESSION_ACTIVE};
 
 const SESSION_COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, second_factor_at, last_active_at, \
     expire_at, ended_at, last_active_organization_id, actor, latest_activity, created_at, updated_at";
+
+/// What the token endpoint reads: a session's token fields and its client's sign-in time.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenSession {
+    pub id: String,
+    pub user_id: String,
+    pub status: String,
+    pub first_factor_at: i64,
+    pub second_factor_at: Option<i64>,
+    pub last_active_at: i64,
+    pub expire_at: i64,
+    pub actor: Option<String>,
+    pub client_last_auth_at: Option<i64>,
+    pub client_created_at: i64,
+}
+
+impl TokenSession {
+    pub fn is_active_at(&self, now: i64, inactivity_ms: Option<i64>) -> bool {
+        session_status_at(
+            &self.status,
+            self.expire_at,
+            self.last_active_at,
+            now,
+            inactivity_ms,
+        ) == SESSION_ACTIVE
+    }
+
+    pub fn token_subject(&self) -> TokenSubject<'_> {
+        TokenSubject {
+            session_id: &self.id,
+            user_id: &self.user_id,
+            first_factor_at: self.first_factor_at,
+            second_factor_at: self.second_factor_at,
+            actor: self.actor.as_deref(),
+        }
+    }
+
+    /// The client's `__client_uat` value.
+    pub fn client_uat(&self) -> i64 {
+        client_uat(self.client_last_auth_at, self.client_created_at)
+    }
+
+    /// `TOKEN_SESSION_SQL`'s row read by `rusqlite` (sqlx rows use the derived `FromRow`).
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenSession> {
+        Ok(TokenSession {
+            id: row.get(0)?,
+            user_id: row.get(1)?,
+            status: row.get(2)?,
+            first_factor_at: row.get(3)?,
+            second_factor_at: row.get(4)?,
+            last_active_at: row.get(5)?,
+            expire_at: row.get(6)?,
+            actor: row.get(7)?,
+            client_last_auth_at: row.get(8)?,
+            client_created_at: row.get(9)?,
+        })
+    }
+}
+
+/// The session by id, only if it belongs to the client with this token hash. Short on
+/// purpose: SQLite's statement cache hashes and copies the text on every use.
+const TOKEN_SESSION_SQL: &str = "SELECT s.id, s.user_id, s.status, s.first_factor_at, \
+    s.second_factor_at, s.last_active_at, s.expire_at, s.actor, \
+    c.last_auth_at AS client_last_auth_at, c.created_at AS client_created_at \
+    FROM sessions s JOIN clients c ON c.id = s.client_id WHERE s.id = $1 AND c.token_hash = $2";
 
 /// Filters for listing sessions.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +121,30 @@ impl Store {
         .bind(id)
         .fetch_optional(self.reader())
         .await?)
+    }
+
+    /// The token endpoint's one read: a session and its client, by session id and the
+    /// client's token hash (a session of another client is not found).
+    pub async fn token_session(
+        &self,
+        session_id: &str,
+        client_token_hash: &str,
+    ) -> StoreResult<Option<TokenSession>> {
+        if let Some(inline) = self.inline_reader() {
+            return Ok(inline.read(|conn| {
+                conn.prepare_cached(TOKEN_SESSION_SQL)?
+                    .query_row(
+                        (session_id, client_token_hash),
+                        TokenSession::from_sqlite_row,
+                    )
+                    .optional()
+            })?);
+        }
+        Ok(sqlx::query_as(TOKEN_SESSION_SQL)
+            .bind(session_id)
+            .bind(client_token_hash)
+            .fetch_optional(self.reader())
+            .await?)
     }
 
     /// Sessions of a client whose stored status is active (time-derived states are the caller's).

@@ -130,6 +130,6 @@ pub async fn mint_token(
             "The session is not active.",
         ));
     }
-    let jwt = tokens::mint(&app, &s, None)?;
+    let jwt = tokens::mint(&app, &s.token_subject(), None)?;
     Ok(Json(json!({ "object": "token", "jwt": jwt })))
 }

@@ -83,17 +83,16 @@ pub async fn handshake(
     };
     // A user who must still enroll MFA gets no token (the app should send them to enroll).
     let session = match session {
-        Some(s) if tokens::ensure_mintable(&app, &s).await.is_ok() => Some(s),
+        Some(s) if tokens::ensure_mintable(&app, &s.user_id).await.is_ok() => Some(s),
         _ => None,
     };
     match (session, fe.ctx.client.as_ref()) {
         (Some(s), Some(client)) => {
             let azp = crate::config::normalize_origin(&target);
-            match tokens::mint(&app, &s, azp.as_deref()) {
+            match tokens::mint(&app, &s.token_subject(), azp.as_deref()) {
                 Ok(jwt) => {
                     cookies::append(headers, cookies::session(&app.config, &jwt));
-                    let uat = client.last_auth_at.unwrap_or(client.created_at) / 1000;
-                    cookies::append(headers, cookies::client_uat(&app.config, uat));
+                    cookies::append(headers, cookies::client_uat(&app.config, client.uat()));
                 }
                 Err(e) => return e.into_response(),
             }

@@ -1,60 +1,112 @@
 use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::app::AppRef;
-use crate::domain::model::SESSION_ENDED;
+use crate::crypto::digest::token_hash;
+use crate::domain::model::{Client, TokenSubject, SESSION_ENDED};
 use crate::domain::{sessions, tokens};
 use crate::error::Error;
 use crate::http::body::Body;
 use crate::http::envelope::{apply_cookies, finish};
-use crate::http::extract::Frontend;
+use crate::http::extract::{Frontend, FrontendRequest};
 use crate::http::{cookies, render};
+use crate::store::TokenSession;
 
 const ACTIVITY_GRANULARITY_MS: i64 = 60_000;
 
-/// `POST /v1/client/sessions/{sid}/tokens`: the hot path. Two indexed reads (client by
-/// cookie hash, session by id) and one signature.
+/// `POST /v1/client/sessions/{sid}/tokens`: the hot path. One indexed read (the session
+/// joined to the client holding the request's token) and one signature; anything else
+/// (no client, another client's session, an ended session) takes the general path, which
+/// answers with the right error and cookies.
 pub async fn mint_token(
     State(app): State<AppRef>,
-    mut fe: Frontend,
+    req: FrontendRequest,
     Path(sid): Path<String>,
 ) -> Response {
-    let session = match sessions::active_client_session(&app, &fe.ctx, &sid).await {
-        Ok(s) => s,
+    if let Some(found) = active_session_of_token(&app, &req, &sid).await {
+        return match found {
+            Ok(ts) => {
+                let subject = ts.token_subject();
+                let origin = req.request.origin.as_deref();
+                respond_with_token(&app, &subject, ts.last_active_at, ts.client_uat(), origin).await
+            }
+            Err(e) => e.into_response(),
+        };
+    }
+    let mut fe = match req.load(&app).await {
+        Ok(fe) => fe,
+        Err(e) => return e.into_response(),
+    };
+    match sessions::active_client_session(&app, &fe.ctx, &sid).await {
+        Ok(session) => {
+            let uat = fe.ctx.client.as_ref().map(Client::uat).unwrap_or(0);
+            let subject = session.token_subject();
+            let origin = fe.ctx.request.origin.as_deref();
+            respond_with_token(&app, &subject, session.last_active_at, uat, origin).await
+        }
         Err(e) => {
             // A client whose session ended learns it here: it is signed out.
             fe.ctx.auth_changed = fe.ctx.client.is_some();
             let mut response = e.into_response();
             apply_cookies(&app, &fe.ctx, &mut response).await;
-            return response;
+            response
         }
-    };
-    if let Err(e) = tokens::ensure_mintable(&app, &session).await {
+    }
+}
+
+/// The session `sid` if the request's client token holds it and it is active now; `None`
+/// sends the request down the general path.
+async fn active_session_of_token(
+    app: &AppRef,
+    req: &FrontendRequest,
+    sid: &str,
+) -> Option<Result<TokenSession, Error>> {
+    let token = req.client_token.as_deref()?;
+    if token.is_empty() || token.len() > 256 {
+        return None;
+    }
+    match app.store.token_session(sid, &token_hash(token)).await {
+        Ok(Some(ts)) if ts.is_active_at(app.now(), app.inactivity_ms()) => Some(Ok(ts)),
+        Ok(_) => None,
+        Err(e) => Some(Err(e.into())),
+    }
+}
+
+/// Signs a token for an active session and sets `__session` and `__client_uat`.
+async fn respond_with_token(
+    app: &AppRef,
+    subject: &TokenSubject<'_>,
+    last_active_at: i64,
+    client_uat: i64,
+    origin: Option<&str>,
+) -> Response {
+    if let Err(e) = tokens::ensure_mintable(app, subject.user_id).await {
         return e.into_response();
     }
     // Token refreshes count as activity, recorded at most once a minute per session so
     // the hot path stays read-only.
-    if app.now() - session.last_active_at > ACTIVITY_GRANULARITY_MS {
-        if let Err(e) = app.store.touch_session(&session.id, None, app.now()).await {
+    if app.now() - last_active_at > ACTIVITY_GRANULARITY_MS {
+        if let Err(e) = app
+            .store
+            .touch_session(subject.session_id, None, app.now())
+            .await
+        {
             return Error::from(e).into_response();
         }
     }
-    let jwt = match tokens::mint(&app, &session, fe.ctx.request.origin.as_deref()) {
+    let jwt = match tokens::mint(app, subject, origin) {
         Ok(jwt) => jwt,
         Err(e) => return e.into_response(),
     };
-    let uat = fe
-        .ctx
-        .client
-        .as_ref()
-        .map(|c| c.last_auth_at.unwrap_or(c.created_at) / 1000)
-        .unwrap_or(0);
-    let mut response = axum::Json(json!({ "object": "token", "jwt": jwt })).into_response();
-    let headers = response.headers_mut();
-    cookies::append(headers, cookies::session(&app.config, &jwt));
-    cookies::append(headers, cookies::client_uat(&app.config, uat));
-    response
+    let mut headers = HeaderMap::new();
+    cookies::append(&mut headers, cookies::session(&app.config, &jwt));
+    cookies::append(&mut headers, cookies::client_uat(&app.config, client_uat));
+    // The JWT is base64url and dots: nothing in it needs JSON escaping.
+    let body = format!(r#"{{"object":"token","jwt":"{jwt}"}}"#);
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    (headers, body).into_response()
 }
 
 #[derive(serde::Deserialize)]
