@@ -12,6 +12,7 @@ use crate::crypto::digest::token_hash;
 use crate::crypto::password::HashPool;
 use crate::crypto::sealed::MasterKey;
 use crate::crypto::{ids, random};
+use crate::delivery::Delivery;
 use crate::domain::keys::KeyRing;
 use crate::domain::password_policy::PasswordPolicy;
 use crate::store::Store;
@@ -25,6 +26,8 @@ pub struct App {
     pub keys: KeyRing,
     pub hashes: HashPool,
     pub password_policy: PasswordPolicy,
+    /// Message templates, senders and the outbox worker's wake-up signal.
+    pub delivery: Delivery,
     /// `ins_...`: this instance's id, created with the database.
     pub instance_id: String,
 }
@@ -49,6 +52,7 @@ impl App {
         clock: SharedClock,
     ) -> anyhow::Result<(AppRef, StartupNotes)> {
         let mut notes = StartupNotes::default();
+        let delivery = Delivery::from_config(&config)?;
         let store = Store::open(&config.effective_database_url())
             .await
             .with_context(|| {
@@ -80,6 +84,7 @@ impl App {
             keys,
             hashes,
             password_policy,
+            delivery,
             instance_id,
         };
         Ok((Arc::new(app), notes))

@@ -12,6 +12,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::crypto::jws::Algorithm;
 
+mod delivery;
+pub use delivery::{
+    DeliveryConfig, EmailConfig, EmailTransport, SmsConfig, SmsTransport, SmtpTls, SmtpUrl,
+};
+
 /// Environment variables with the `GATEHOUSE_` prefix that are not configuration keys
 /// (`user_password` is read by `gatehouse users create`).
 const NON_CONFIG_ENV: &[&str] = &[
@@ -45,6 +50,8 @@ pub struct Config {
     pub tokens: TokensConfig,
     pub auth: AuthConfig,
     pub email: EmailConfig,
+    pub sms: SmsConfig,
+    pub delivery: DeliveryConfig,
     pub rate_limits: RateLimitsConfig,
     pub limits: LimitsConfig,
 }
@@ -118,21 +125,6 @@ pub struct LockoutConfig {
     pub duration: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EmailTransport {
-    Log,
-    Smtp,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct EmailConfig {
-    pub transport: EmailTransport,
-    pub smtp_url: Option<String>,
-    pub from: String,
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitsConfig {
@@ -170,6 +162,8 @@ impl Default for Config {
             tokens: TokensConfig::default(),
             auth: AuthConfig::default(),
             email: EmailConfig::default(),
+            sms: SmsConfig::default(),
+            delivery: DeliveryConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             limits: LimitsConfig::default(),
         }
@@ -233,16 +227,6 @@ impl Default for LockoutConfig {
         LockoutConfig {
             max_failed_attempts: 100,
             duration: Span::from_secs(3600),
-        }
-    }
-}
-
-impl Default for EmailConfig {
-    fn default() -> Self {
-        EmailConfig {
-            transport: EmailTransport::Log,
-            smtp_url: None,
-            from: "Gatehouse <no-reply@localhost>".into(),
         }
     }
 }
@@ -438,12 +422,9 @@ impl Config {
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes", "expected at least 1024");
         }
-        if self.email.transport == EmailTransport::Smtp {
-            return bad(
-                "email.transport",
-                "\"smtp\" is not available in this version; use \"log\" and read the dev outbox",
-            );
-        }
+        self.email.validate()?;
+        self.sms.validate()?;
+        self.delivery.validate()?;
         for cidr in &self.rate_limits.trusted_proxies {
             if crate::http::client_ip::Cidr::parse(cidr).is_none() {
                 return bad(

@@ -38,6 +38,9 @@ impl Listeners {
     }
 }
 
+/// How long shutdown waits for messages being sent before releasing them to others.
+const DELIVERY_GRACE: Duration = Duration::from_secs(5);
+
 /// Serves until `shutdown` resolves, then stops accepting and finishes in-flight requests.
 pub async fn serve(
     app: AppRef,
@@ -46,6 +49,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     crate::http::ops::install_metrics();
     let housekeeping = spawn_housekeeping(app.clone());
+    let delivery = crate::delivery::worker::spawn(app.clone());
     let (tx, rx) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -68,6 +72,9 @@ pub async fn serve(
     let _ = public.await;
     let _ = admin.await;
     housekeeping.abort();
+    if let Some(worker) = delivery {
+        worker.stop(DELIVERY_GRACE).await;
+    }
     app.store.close().await;
     Ok(())
 }

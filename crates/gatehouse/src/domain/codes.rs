@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::crypto::digest::{ct_eq, token_hash};
 use crate::crypto::{ids, random};
+use crate::delivery::{self, CodeEmail};
 use crate::error::Error;
 use crate::store::StoredCode;
 
@@ -17,15 +18,30 @@ fn code_hash(subject: &str, target: &str, code: &str) -> String {
     token_hash(&format!("{subject}\u{0}{target}\u{0}{code}"))
 }
 
-/// Creates a new code for `subject` (an attempt or identifier id) sent to `target`;
-/// returns the code (to deliver) and its expiry.
-pub async fn issue(
-    app: &App,
-    subject: &str,
-    strategy: &str,
-    target: &str,
-) -> Result<(String, i64), Error> {
+/// Where a code is sent, and how.
+#[derive(Debug, Clone, Copy)]
+pub enum Via<'a> {
+    /// By email, with the template for what the code is for.
+    Email(&'a str, CodeEmail),
+    /// By SMS to an E.164 number.
+    Sms(&'a str),
+}
+
+impl Via<'_> {
+    /// The address or number the code is bound to.
+    pub fn target(&self) -> &str {
+        match self {
+            Via::Email(to, _) | Via::Sms(to) => to,
+        }
+    }
+}
+
+/// Creates a new code for `subject` (an attempt or identifier id) and queues the message
+/// carrying it, in one transaction; returns the code's expiry. Within the resend
+/// cooldown for the same subject and target: `rate_limit_exceeded`.
+pub async fn send(app: &App, subject: &str, strategy: &str, via: Via<'_>) -> Result<i64, Error> {
     let now = app.now();
+    let target = via.target();
     if let Some(previous) = app.store.current_code(subject, strategy).await? {
         let wait = previous.created_at + RESEND_COOLDOWN_MS - now;
         if previous.target == target && previous.consumed_at.is_none() && wait > 0 {
@@ -34,20 +50,31 @@ pub async fn issue(
     }
     let code = random::random_digits(6);
     let expire_at = now + CODE_LIFETIME_MS;
+    let mut tx = app.store.begin().await?;
     app.store
-        .replace_code(&StoredCode {
-            id: ids::new_id("vcode"),
-            subject: subject.into(),
-            strategy: strategy.into(),
-            target: target.into(),
-            code_hash: code_hash(subject, target, &code),
-            attempts: 0,
-            expire_at,
-            consumed_at: None,
-            created_at: now,
-        })
+        .replace_code(
+            &mut tx,
+            &StoredCode {
+                id: ids::new_id("vcode"),
+                subject: subject.into(),
+                strategy: strategy.into(),
+                target: target.into(),
+                code_hash: code_hash(subject, target, &code),
+                attempts: 0,
+                expire_at,
+                consumed_at: None,
+                created_at: now,
+            },
+        )
         .await?;
-    Ok((code, expire_at))
+    let queued = match via {
+        Via::Email(to, what) => {
+            delivery::enqueue_code_email(app, &mut tx, to, what, &code, expire_at).await?
+        }
+        Via::Sms(to) => delivery::enqueue_sms(app, &mut tx, to, &code, expire_at).await?,
+    };
+    queued.commit(tx).await?;
+    Ok(expire_at)
 }
 
 /// What a code attempt came to.

@@ -7,6 +7,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::config::{IdentifierKind, SignUpMode};
 use crate::crypto::ids;
+use crate::delivery::CodeEmail;
 use crate::domain::clients::ClientCtx;
 use crate::domain::identifiers::{parse_email, parse_phone, parse_username};
 use crate::domain::model::{parse_verification, verification_json, SignUpAttempt, Verification};
@@ -315,12 +316,8 @@ pub async fn prepare_verification(
         .clone()
         .ok_or_else(|| Error::param_missing("email_address"))?;
     rate_limit::per_identifier(app, &email.to_lowercase()).await?;
-    let (code, expire_at) = codes::issue(app, &attempt.id, strategy, &email).await?;
-    crate::delivery::send_email(
-        app,
-        crate::delivery::code_email(&email, &app_name(app), &code),
-    )
-    .await?;
+    let via = codes::Via::Email(&email, CodeEmail::Verification);
+    let expire_at = codes::send(app, &attempt.id, strategy, via).await?;
     attempt.email_verification = Some(verification_json(&Verification::new(
         "unverified",
         strategy,

@@ -1,5 +1,7 @@
 //! One-time verification codes, stored only as hashes.
 
+use sqlx::{Any, Transaction};
+
 use super::{Store, StoreResult};
 
 /// A stored code, without its value.
@@ -17,13 +19,17 @@ pub struct StoredCode {
 }
 
 impl Store {
-    /// Replaces any earlier code for the same subject and strategy (only the newest counts).
-    pub async fn replace_code(&self, c: &StoredCode) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
+    /// Replaces any earlier code for the same subject and strategy (only the newest
+    /// counts), inside the caller's transaction (which also queues the message carrying it).
+    pub async fn replace_code(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        c: &StoredCode,
+    ) -> StoreResult<()> {
         sqlx::query("DELETE FROM verification_codes WHERE subject = $1 AND strategy = $2")
             .bind(&c.subject)
             .bind(&c.strategy)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         sqlx::query(
             "INSERT INTO verification_codes (id, subject, strategy, target, code_hash, attempts, expire_at, \
@@ -38,9 +44,8 @@ impl Store {
         .bind(c.expire_at)
         .bind(c.consumed_at)
         .bind(c.created_at)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

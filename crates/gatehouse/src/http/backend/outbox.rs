@@ -4,7 +4,6 @@ use serde_json::{json, Value};
 
 use super::{Page, QueryParams};
 use crate::app::AppRef;
-use crate::config::EmailTransport;
 use crate::error::{Error, Result};
 use crate::http::extract::Admin;
 
@@ -15,13 +14,14 @@ pub struct OutboxQuery {
     offset: Option<i64>,
 }
 
-/// `GET /v1/dev/outbox`: messages the `log` transport kept, newest first.
+/// `GET /v1/dev/outbox`: messages the `log` transport kept, newest first (only while the
+/// email or SMS transport is `log`).
 pub async fn list(
     _: Admin,
     State(app): State<AppRef>,
     QueryParams(q): QueryParams<OutboxQuery>,
 ) -> Result<Json<Value>> {
-    if app.config.email.transport != EmailTransport::Log {
+    if !app.delivery.logs_any() {
         return Err(Error::not_found("outbox (only with the log transport)"));
     }
     let (limit, offset) = Page::new(q.limit, q.offset).resolve()?;
