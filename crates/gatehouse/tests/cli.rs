@@ -126,6 +126,40 @@ async fn configuration_errors_name_the_key() {
 }
 
 #[tokio::test]
+async fn delivery_configuration_errors_name_the_key() {
+    let (_db, _dir, env) = sqlite_instance().await;
+    let smtp = env.clone().set("GATEHOUSE_EMAIL__TRANSPORT", "smtp");
+    let stderr = serve_refuses(&smtp, None).await;
+    assert!(stderr.contains("email.smtp_url"), "{stderr}");
+    let stderr = serve_refuses(
+        &smtp.clone().set(
+            "GATEHOUSE_EMAIL__SMTP_URL",
+            "smtp://mailer:hunter2@mail.example.com?tls=sometimes",
+        ),
+        None,
+    )
+    .await;
+    assert!(
+        stderr.contains("email.smtp_url") && stderr.contains("tls=sometimes"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("hunter2"),
+        "a password is never printed: {stderr}"
+    );
+    let stderr = serve_refuses(
+        &smtp.set("GATEHOUSE_EMAIL__SMTP_URL", "smtp://mail.example.com"),
+        Some("[email]\nfrom = \"no at sign\"\n"),
+    )
+    .await;
+    assert!(stderr.contains("email.from"), "{stderr}");
+    let stderr = serve_refuses(&env, Some("[sms]\ntransport = \"twilio\"\nsid = \"AC1\"\n")).await;
+    assert!(stderr.contains("sid"), "{stderr}");
+    let stderr = serve_refuses(&env, Some("[sms]\ntransport = \"twilio\"\n")).await;
+    assert!(stderr.contains("sms.account_sid"), "{stderr}");
+}
+
+#[tokio::test]
 async fn migrate_is_idempotent() {
     let (db, _dir, env) = sqlite_instance().await;
     let out = run_cli(&env, &["migrate"]).await.ok();
