@@ -233,7 +233,7 @@ async fn smtp_down_while_codes_are_requested(kind: DbKind) {
     );
     // Every message failed its first attempt and waits for a retry.
     let deadline = Instant::now() + WAIT;
-    loop {
+    let stored = loop {
         let waiting = server
             .app
             .store
@@ -243,11 +243,11 @@ async fn smtp_down_while_codes_are_requested(kind: DbKind) {
         if waiting.len() == 4 && waiting.iter().all(|m| m.attempts >= 1) {
             let error = waiting[0].last_error.as_deref().unwrap_or("");
             assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
-            break;
+            break waiting;
         }
         assert!(Instant::now() < deadline, "{waiting:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    };
     let (messages, _) = server.app.store.list_outbox(None, 10, 0).await.unwrap();
     assert!(messages.is_empty(), "pending messages are not logged ones");
 
@@ -265,6 +265,19 @@ async fn smtp_down_while_codes_are_requested(kind: DbKind) {
             .map(|i| format!("down{i}@example.com"))
             .collect::<Vec<_>>()
     );
+    // While they waited, the stored rows held no code: contents are sealed at rest.
+    for mail in &got {
+        let code = mail.code().expect("a code in every message");
+        for row in &stored {
+            for field in [&row.subject, &row.text_body, &row.html_body] {
+                assert!(
+                    !field.contains(&code),
+                    "code {code} stored in clear: {field}"
+                );
+                assert!(field.starts_with("sealed1:"), "{field}");
+            }
+        }
+    }
     server.stop().await;
 }
 

@@ -11,6 +11,7 @@
 //! recipient are logged — never its body, which carries a code or link.
 
 mod retry;
+pub mod sealing;
 mod sender;
 mod smtp;
 mod templates;
@@ -257,26 +258,23 @@ async fn enqueue(
         })?;
     let channel = kind.channel();
     let sends = app.delivery.sender(channel).is_some();
-    app.store
-        .insert_outbox(
-            tx,
-            &OutboxMessage {
-                id: ids::new_id("msg"),
-                channel: channel.into(),
-                recipient: to.into(),
-                kind: kind.name().into(),
-                subject: rendered.subject,
-                text_body: rendered.text,
-                html_body: rendered.html,
-                status: if sends { OUTBOX_PENDING } else { OUTBOX_LOGGED }.into(),
-                attempts: 0,
-                next_attempt_at: now,
-                created_at: now,
-                expire_at: Some(expire_at),
-                last_error: None,
-            },
-        )
-        .await?;
+    let mut message = OutboxMessage {
+        id: ids::new_id("msg"),
+        channel: channel.into(),
+        recipient: to.into(),
+        kind: kind.name().into(),
+        subject: rendered.subject,
+        text_body: rendered.text,
+        html_body: rendered.html,
+        status: if sends { OUTBOX_PENDING } else { OUTBOX_LOGGED }.into(),
+        attempts: 0,
+        next_attempt_at: now,
+        created_at: now,
+        expire_at: Some(expire_at),
+        last_error: None,
+    };
+    sealing::seal(&app.master_key, &mut message);
+    app.store.insert_outbox(tx, &message).await?;
     let to = mask_recipient(channel, to);
     if sends {
         tracing::info!(kind = kind.name(), to = %to, "message queued");

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::{backoff_ms, mask_recipient, SendError};
+use super::{backoff_ms, mask_recipient, sealing, SendError};
 use crate::app::AppRef;
 use crate::store::{OutboxMessage, StoreResult};
 
@@ -138,8 +138,14 @@ async fn send(app: &AppRef, m: &OutboxMessage) -> Result<(), SendError> {
             "abandoned after {max} attempts"
         )));
     }
+    let mut m = m.clone();
+    if sealing::open(&app.master_key, &mut m).is_err() {
+        return Err(SendError::Permanent(
+            "its sealed contents do not open with this master key".into(),
+        ));
+    }
     match app.delivery.sender(&m.channel) {
-        Some(sender) => sender.send(m).await,
+        Some(sender) => sender.send(&m).await,
         None => Err(SendError::Transient(format!(
             "no transport sends {} in this process",
             m.channel

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::{Page, QueryParams};
 use crate::app::AppRef;
+use crate::delivery::sealing;
 use crate::error::{Error, Result};
 use crate::http::extract::Admin;
 
@@ -30,8 +31,11 @@ pub async fn list(
         .list_outbox(q.to.as_deref(), limit, offset)
         .await?;
     let data: Vec<Value> = messages
-        .iter()
-        .map(|m| {
+        .into_iter()
+        .map(|mut m| {
+            if sealing::open(&app.master_key, &mut m).is_err() {
+                tracing::warn!(id = %m.id, "outbox message does not open with this master key");
+            }
             json!({
                 "to": m.recipient,
                 "kind": m.kind,
