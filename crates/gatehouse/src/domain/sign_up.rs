@@ -487,8 +487,3 @@ async fn conflict_param(app: &App, a: &SignUpAttempt) -> Error {
     }
     Error::identifier_exists("email_address")
 }
-
-/// The application name shown in messages.
-pub fn app_name(app: &App) -> String {
-    app.config.application_name.clone()
-}
