@@ -11,6 +11,7 @@ mod encoding;
 mod firebase_scrypt;
 mod pbkdf2_digest;
 mod pool;
+mod standing_queue;
 
 #[cfg(test)]
 mod tests;

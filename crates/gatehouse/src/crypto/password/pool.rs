@@ -6,8 +6,11 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, TryAcquireError};
+
+use super::standing_queue::StandingQueue;
 
 /// Returned when the pool is saturated and its wait queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -15,7 +18,8 @@ use tokio::sync::{Semaphore, TryAcquireError};
 pub struct Overloaded;
 
 /// Runs closures on tokio's blocking pool, at most `concurrency` at once,
-/// with at most `queue` callers waiting. Cloning shares the same pool.
+/// with at most `queue` callers waiting (fewer while the queue stands under sustained
+/// overload, see `standing_queue`). Cloning shares the same pool.
 #[derive(Debug, Clone)]
 pub struct HashPool {
     inner: Arc<Inner>,
@@ -27,6 +31,7 @@ struct Inner {
     queue_limit: usize,
     waiting: AtomicUsize,
     running: Arc<AtomicUsize>,
+    standing: Arc<StandingQueue>,
 }
 
 impl HashPool {
@@ -38,6 +43,7 @@ impl HashPool {
                 queue_limit: queue,
                 waiting: AtomicUsize::new(0),
                 running: Arc::new(AtomicUsize::new(0)),
+                standing: Arc::default(),
             }),
         }
     }
@@ -52,19 +58,25 @@ impl HashPool {
         R: Send + 'static,
     {
         let inner = &self.inner;
+        let arrived = Instant::now();
+        let mut queued = false;
         let permit = match Arc::clone(&inner.permits).try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(Overloaded),
             Err(TryAcquireError::NoPermits) => {
+                if !inner.standing.may_wait(self.queue_depth(), arrived) {
+                    return Err(Overloaded);
+                }
                 // Dropped on return or if this future is cancelled while waiting.
                 let _slot = QueueSlot::claim(&inner.waiting, inner.queue_limit)?;
+                queued = true;
                 Arc::clone(&inner.permits)
                     .acquire_owned()
                     .await
                     .map_err(|_| Overloaded)?
             }
         };
-        let running = Running::start(Arc::clone(&inner.running));
+        let running = Running::start(inner, queued.then_some(arrived));
         // The permit moves into the job so it is held until the work is done,
         // even if the caller stops waiting for the result.
         let job = tokio::task::spawn_blocking(move || {
@@ -112,19 +124,33 @@ impl Drop for QueueSlot<'_> {
     }
 }
 
-/// Counts a running job for [`HashPool::in_flight`].
-struct Running(Arc<AtomicUsize>);
+/// Counts a running job for [`HashPool::in_flight`] and reports its wait and run time
+/// to the standing-queue state.
+struct Running {
+    counter: Arc<AtomicUsize>,
+    standing: Arc<StandingQueue>,
+    started: Instant,
+}
 
 impl Running {
-    fn start(counter: Arc<AtomicUsize>) -> Self {
-        counter.fetch_add(1, Ordering::AcqRel);
-        Self(counter)
+    /// `queued_at` is when the job started waiting, `None` if it found a free slot.
+    fn start(inner: &Inner, queued_at: Option<Instant>) -> Self {
+        let started = Instant::now();
+        inner.running.fetch_add(1, Ordering::AcqRel);
+        let waited = queued_at.map_or(Duration::ZERO, |q| started - q);
+        inner.standing.started(waited, started);
+        Self {
+            counter: Arc::clone(&inner.running),
+            standing: Arc::clone(&inner.standing),
+            started,
+        }
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.counter.fetch_sub(1, Ordering::AcqRel);
+        self.standing.finished(self.started, Instant::now());
     }
 }
 
@@ -213,6 +239,50 @@ mod tests {
         release.send(()).unwrap();
         assert_eq!(first.await.unwrap(), Ok(()));
         assert_eq!(again.await.unwrap(), Ok(7));
+    }
+
+    /// Twice as many 30 ms jobs as one slot can run, for 1.2 s: once the queue has stood,
+    /// admitted jobs wait well under the full queue (4 jobs, 120 ms) and the slot stays busy.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sustained_overload_keeps_admitted_waits_short() {
+        const JOB: Duration = Duration::from_millis(30);
+        let pool = HashPool::new(1, 4);
+        let began = Instant::now();
+        let mut callers = Vec::new();
+        while began.elapsed() < Duration::from_millis(1200) {
+            let pool = pool.clone();
+            callers.push(tokio::spawn(async move {
+                let arrived = Instant::now();
+                let outcome = pool
+                    .run(move || {
+                        let waited = arrived.elapsed();
+                        std::thread::sleep(JOB);
+                        waited
+                    })
+                    .await;
+                (arrived, outcome)
+            }));
+            tokio::time::sleep(JOB / 2).await;
+        }
+        let mut admitted = 0;
+        let mut late_waits = Vec::new();
+        for caller in callers {
+            let (arrived, outcome) = caller.await.unwrap();
+            if let Ok(waited) = outcome {
+                admitted += 1;
+                if arrived.duration_since(began) > Duration::from_millis(600) {
+                    late_waits.push(waited);
+                }
+            }
+        }
+        late_waits.sort();
+        let p90 = late_waits[late_waits.len() * 9 / 10];
+        assert!(
+            p90 < JOB * 2,
+            "admitted waits once the queue stood: {late_waits:?}"
+        );
+        // The slot stayed busy: 1.2 s holds 40 jobs; shedding must not leave it idle.
+        assert!(admitted >= 30, "only {admitted} jobs ran");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,148 @@
+//! Keeps a *standing* hash queue short.
+//!
+//! The wait queue (`hash_queue`) exists to absorb bursts. Under sustained overload it is
+//! always full, so every admitted sign-in waits for a full queue of hashes before its own
+//! and admitted latency grows to `queue + 1` hash times. Once jobs have kept waiting at
+//! least a whole hash for several hash times in a row (the queue is standing, not a
+//! burst), a request that finds no free slot is admitted only if nobody else is waiting
+//! and a running hash is at least half done, so it waits at most about half a hash.
+//! The state clears when a request finds a slot that has sat free for half a hash or
+//! more (the load fell below capacity), not merely one that just came free.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long the queue must have stood, in mean hash times, before shedding starts.
+const STANDING_FOR_HASHES: u32 = 4;
+
+#[derive(Debug, Default)]
+pub(super) struct StandingQueue {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Moving average of a job's run time.
+    mean_job: Option<Duration>,
+    /// Since when every job that started had waited a whole mean job or more.
+    standing_since: Option<Instant>,
+    /// Start times of the jobs running now.
+    running: Vec<Instant>,
+    /// When the last job finished.
+    last_finished: Option<Instant>,
+}
+
+impl StandingQueue {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A request found no free slot: may it wait, with `waiting` others already waiting?
+    pub(super) fn may_wait(&self, waiting: usize, now: Instant) -> bool {
+        let state = self.state();
+        let (Some(since), Some(mean)) = (state.standing_since, state.mean_job) else {
+            return true;
+        };
+        if now.duration_since(since) < mean * STANDING_FOR_HASHES {
+            return true;
+        }
+        let half_done = state
+            .running
+            .iter()
+            .any(|started| now.duration_since(*started) >= mean / 2);
+        waiting == 0 && half_done
+    }
+
+    /// A job starts after waiting `waited` (exactly zero when it found a free slot).
+    pub(super) fn started(&self, waited: Duration, now: Instant) {
+        let mut state = self.state();
+        if waited.is_zero() {
+            let idle_long = match (state.last_finished, state.mean_job) {
+                (Some(last), Some(mean)) => now.duration_since(last) >= mean / 2,
+                _ => true,
+            };
+            if idle_long {
+                state.standing_since = None;
+            }
+        } else if state.mean_job.is_some_and(|mean| waited >= mean) {
+            state.standing_since.get_or_insert(now);
+        }
+        state.running.push(now);
+    }
+
+    /// A job that started at `started` finished (or panicked) at `now`.
+    pub(super) fn finished(&self, started: Instant, now: Instant) {
+        let mut state = self.state();
+        if let Some(i) = state.running.iter().position(|s| *s == started) {
+            state.running.swap_remove(i);
+        }
+        state.last_finished = Some(now);
+        let took = now.duration_since(started);
+        state.mean_job = Some(match state.mean_job {
+            Some(mean) => (mean * 4 + took) / 5,
+            None => took,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: Duration = Duration::from_millis(20);
+
+    /// A queue that has run `jobs` back-to-back jobs of `HASH`, each after waiting `waited`.
+    fn after_jobs(jobs: u32, waited: Duration) -> (StandingQueue, Instant) {
+        let q = StandingQueue::default();
+        let mut now = Instant::now();
+        for _ in 0..jobs {
+            q.started(waited, now);
+            now += HASH;
+            q.finished(now - HASH, now);
+        }
+        (q, now)
+    }
+
+    #[test]
+    fn bursts_may_fill_the_queue() {
+        let (q, now) = after_jobs(2, HASH * 3);
+        q.started(HASH * 3, now);
+        assert!(
+            q.may_wait(3, now),
+            "a queue standing for less than 4 hashes is a burst"
+        );
+    }
+
+    #[test]
+    fn a_standing_queue_admits_only_a_short_wait() {
+        let (q, now) = after_jobs(8, HASH * 3);
+        q.started(HASH * 3, now);
+        assert!(!q.may_wait(1, now + HASH / 2), "someone else is waiting");
+        assert!(
+            !q.may_wait(0, now + HASH / 4),
+            "the running hash is not half done"
+        );
+        assert!(q.may_wait(0, now + HASH / 2), "at most half a hash to wait");
+    }
+
+    #[test]
+    fn a_slot_that_sat_free_ends_the_standing_state() {
+        let (q, now) = after_jobs(8, HASH * 3);
+        q.started(Duration::ZERO, now + HASH / 2);
+        assert!(q.may_wait(3, now + HASH / 2));
+    }
+
+    #[test]
+    fn a_slot_taken_as_it_frees_up_keeps_shedding() {
+        let (q, now) = after_jobs(8, HASH * 3);
+        q.started(Duration::ZERO, now + HASH / 10);
+        assert!(!q.may_wait(1, now + HASH));
+    }
+
+    #[test]
+    fn short_waits_never_start_shedding() {
+        let (q, now) = after_jobs(20, HASH / 2);
+        q.started(HASH / 2, now);
+        assert!(q.may_wait(3, now));
+    }
+}
