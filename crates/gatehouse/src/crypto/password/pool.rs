@@ -18,8 +18,8 @@ use super::standing_queue::StandingQueue;
 pub struct Overloaded;
 
 /// Runs closures on tokio's blocking pool, at most `concurrency` at once,
-/// with at most `queue` callers waiting (fewer while the queue stands under sustained
-/// overload, see `standing_queue`). Cloning shares the same pool.
+/// with at most `queue` callers waiting (fewer under sustained overload, see
+/// `standing_queue`). Cloning shares the same pool.
 #[derive(Debug, Clone)]
 pub struct HashPool {
     inner: Arc<Inner>,
@@ -65,10 +65,12 @@ impl HashPool {
             Err(TryAcquireError::Closed) => return Err(Overloaded),
             Err(TryAcquireError::NoPermits) => {
                 if !inner.standing.may_wait(self.queue_depth(), arrived) {
+                    inner.standing.refused(arrived);
                     return Err(Overloaded);
                 }
                 // Dropped on return or if this future is cancelled while waiting.
-                let _slot = QueueSlot::claim(&inner.waiting, inner.queue_limit)?;
+                let _slot = QueueSlot::claim(&inner.waiting, inner.queue_limit)
+                    .inspect_err(|_| inner.standing.refused(arrived))?;
                 queued = true;
                 Arc::clone(&inner.permits)
                     .acquire_owned()
@@ -241,7 +243,7 @@ mod tests {
         assert_eq!(again.await.unwrap(), Ok(7));
     }
 
-    /// Twice as many 30 ms jobs as one slot can run, for 1.2 s: once the queue has stood,
+    /// Twice as many 30 ms jobs as one slot can run, for 1.2 s: once overload has lasted,
     /// admitted jobs wait well under the full queue (4 jobs, 120 ms) and the slot stays busy.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sustained_overload_keeps_admitted_waits_short() {
@@ -283,6 +285,28 @@ mod tests {
         );
         // The slot stayed busy: 1.2 s holds 40 jobs; shedding must not leave it idle.
         assert!(admitted >= 30, "only {admitted} jobs ran");
+    }
+
+    /// As many closed-loop callers as slots plus queue: the queue stays full for a long
+    /// time, but nobody is ever refused (that is capacity, not overload).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_queue_kept_full_at_capacity_refuses_nobody() {
+        let pool = HashPool::new(1, 3);
+        let callers: Vec<_> = (0..4)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    for _ in 0..15 {
+                        pool.run(|| std::thread::sleep(Duration::from_millis(10)))
+                            .await?;
+                    }
+                    Ok::<_, Overloaded>(())
+                })
+            })
+            .collect();
+        for caller in callers {
+            assert_eq!(caller.await.unwrap(), Ok(()));
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,19 +1,21 @@
-//! Keeps a *standing* hash queue short.
+//! Keeps the hash queue short under *sustained* overload.
 //!
 //! The wait queue (`hash_queue`) exists to absorb bursts. Under sustained overload it is
 //! always full, so every admitted sign-in waits for a full queue of hashes before its own
-//! and admitted latency grows to `queue + 1` hash times. Once jobs have kept waiting at
-//! least a whole hash for several hash times in a row (the queue is standing, not a
-//! burst), a request that finds no free slot is admitted only if nobody else is waiting
-//! and a running hash is at least half done, so it waits at most about half a hash.
-//! The state clears when a request finds a slot that has sat free for half a hash or
-//! more (the load fell below capacity), not merely one that just came free.
+//! and admitted latency grows to `queue + 1` hash times. Once requests have been refused
+//! for a full queue for several hash times in a row (overload, not a burst), a request
+//! that finds no free slot is admitted only if nobody else is waiting and a running hash
+//! is at least half done, so it waits at most about half a hash; the others are refused
+//! as they would have been anyway. A server at or below capacity never refuses, so this
+//! never changes what it admits. The state clears when a request finds a slot that has
+//! sat free for half a hash or more (the load fell below capacity), not merely one that
+//! just came free.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// How long the queue must have stood, in mean hash times, before shedding starts.
-const STANDING_FOR_HASHES: u32 = 4;
+/// How long overload must have lasted, in mean hash times, before shedding starts.
+const OVERLOADED_FOR_HASHES: u32 = 4;
 
 #[derive(Debug, Default)]
 pub(super) struct StandingQueue {
@@ -24,8 +26,8 @@ pub(super) struct StandingQueue {
 struct State {
     /// Moving average of a job's run time.
     mean_job: Option<Duration>,
-    /// Since when every job that started had waited a whole mean job or more.
-    standing_since: Option<Instant>,
+    /// Since when requests have been refused, with no slot sitting free in between.
+    overloaded_since: Option<Instant>,
     /// Start times of the jobs running now.
     running: Vec<Instant>,
     /// When the last job finished.
@@ -40,10 +42,10 @@ impl StandingQueue {
     /// A request found no free slot: may it wait, with `waiting` others already waiting?
     pub(super) fn may_wait(&self, waiting: usize, now: Instant) -> bool {
         let state = self.state();
-        let (Some(since), Some(mean)) = (state.standing_since, state.mean_job) else {
+        let (Some(since), Some(mean)) = (state.overloaded_since, state.mean_job) else {
             return true;
         };
-        if now.duration_since(since) < mean * STANDING_FOR_HASHES {
+        if now.duration_since(since) < mean * OVERLOADED_FOR_HASHES {
             return true;
         }
         let half_done = state
@@ -51,6 +53,11 @@ impl StandingQueue {
             .iter()
             .any(|started| now.duration_since(*started) >= mean / 2);
         waiting == 0 && half_done
+    }
+
+    /// A request was refused (queue full, or by [`Self::may_wait`]).
+    pub(super) fn refused(&self, now: Instant) {
+        self.state().overloaded_since.get_or_insert(now);
     }
 
     /// A job starts after waiting `waited` (exactly zero when it found a free slot).
@@ -62,10 +69,8 @@ impl StandingQueue {
                 _ => true,
             };
             if idle_long {
-                state.standing_since = None;
+                state.overloaded_since = None;
             }
-        } else if state.mean_job.is_some_and(|mean| waited >= mean) {
-            state.standing_since.get_or_insert(now);
         }
         state.running.push(now);
     }
@@ -91,12 +96,16 @@ mod tests {
 
     const HASH: Duration = Duration::from_millis(20);
 
-    /// A queue that has run `jobs` back-to-back jobs of `HASH`, each after waiting `waited`.
-    fn after_jobs(jobs: u32, waited: Duration) -> (StandingQueue, Instant) {
+    /// A queue that ran `jobs` back-to-back jobs of `HASH` after waiting, refusing a
+    /// request during each when `refusing`.
+    fn after_jobs(jobs: u32, refusing: bool) -> (StandingQueue, Instant) {
         let q = StandingQueue::default();
         let mut now = Instant::now();
         for _ in 0..jobs {
-            q.started(waited, now);
+            q.started(HASH * 3, now);
+            if refusing {
+                q.refused(now);
+            }
             now += HASH;
             q.finished(now - HASH, now);
         }
@@ -104,18 +113,28 @@ mod tests {
     }
 
     #[test]
-    fn bursts_may_fill_the_queue() {
-        let (q, now) = after_jobs(2, HASH * 3);
+    fn a_full_queue_at_capacity_is_never_shed() {
+        let (q, now) = after_jobs(20, false);
         q.started(HASH * 3, now);
         assert!(
             q.may_wait(3, now),
-            "a queue standing for less than 4 hashes is a burst"
+            "nothing refused: at capacity, not overloaded"
         );
     }
 
     #[test]
-    fn a_standing_queue_admits_only_a_short_wait() {
-        let (q, now) = after_jobs(8, HASH * 3);
+    fn a_short_burst_may_fill_the_queue() {
+        let (q, now) = after_jobs(2, true);
+        q.started(HASH * 3, now);
+        assert!(
+            q.may_wait(3, now),
+            "refusing for less than 4 hashes is a burst"
+        );
+    }
+
+    #[test]
+    fn sustained_overload_admits_only_a_short_wait() {
+        let (q, now) = after_jobs(8, true);
         q.started(HASH * 3, now);
         assert!(!q.may_wait(1, now + HASH / 2), "someone else is waiting");
         assert!(
@@ -126,23 +145,16 @@ mod tests {
     }
 
     #[test]
-    fn a_slot_that_sat_free_ends_the_standing_state() {
-        let (q, now) = after_jobs(8, HASH * 3);
+    fn a_slot_that_sat_free_ends_the_overload() {
+        let (q, now) = after_jobs(8, true);
         q.started(Duration::ZERO, now + HASH / 2);
         assert!(q.may_wait(3, now + HASH / 2));
     }
 
     #[test]
     fn a_slot_taken_as_it_frees_up_keeps_shedding() {
-        let (q, now) = after_jobs(8, HASH * 3);
+        let (q, now) = after_jobs(8, true);
         q.started(Duration::ZERO, now + HASH / 10);
         assert!(!q.may_wait(1, now + HASH));
-    }
-
-    #[test]
-    fn short_waits_never_start_shedding() {
-        let (q, now) = after_jobs(20, HASH / 2);
-        q.started(HASH / 2, now);
-        assert!(q.may_wait(3, now));
     }
 }
