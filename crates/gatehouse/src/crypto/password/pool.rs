@@ -28,8 +28,11 @@ pub struct HashPool {
 #[derive(Debug)]
 struct Inner {
     permits: Arc<Semaphore>,
-    queue_limit: usize,
-    waiting: AtomicUsize,
+    /// Jobs running or waiting at most: concurrency + queue.
+    capacity: usize,
+    /// Jobs admitted and not finished (running or waiting). Released by the job itself
+    /// when it finishes, so a caller whose job just returned always finds its place free.
+    admitted: Arc<AtomicUsize>,
     running: Arc<AtomicUsize>,
     standing: Arc<StandingQueue>,
 }
@@ -37,11 +40,12 @@ struct Inner {
 impl HashPool {
     /// A pool running `concurrency` jobs at once (at least 1) with `queue` wait slots.
     pub fn new(concurrency: usize, queue: usize) -> Self {
+        let concurrency = concurrency.clamp(1, Semaphore::MAX_PERMITS);
         Self {
             inner: Arc::new(Inner {
-                permits: Arc::new(Semaphore::new(concurrency.clamp(1, Semaphore::MAX_PERMITS))),
-                queue_limit: queue,
-                waiting: AtomicUsize::new(0),
+                permits: Arc::new(Semaphore::new(concurrency)),
+                capacity: concurrency.saturating_add(queue),
+                admitted: Arc::new(AtomicUsize::new(0)),
                 running: Arc::new(AtomicUsize::new(0)),
                 standing: Arc::default(),
             }),
@@ -59,18 +63,19 @@ impl HashPool {
     {
         let inner = &self.inner;
         let arrived = Instant::now();
+        // Dropped if this future is cancelled while waiting; else moved into the job.
+        let admission = Admission::claim(&inner.admitted, inner.capacity)
+            .inspect_err(|_| inner.standing.refused(arrived))?;
         let mut queued = false;
         let permit = match Arc::clone(&inner.permits).try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(Overloaded),
             Err(TryAcquireError::NoPermits) => {
-                if !inner.standing.may_wait(self.queue_depth(), arrived) {
+                let others_waiting = self.queue_depth().saturating_sub(1);
+                if !inner.standing.may_wait(others_waiting, arrived) {
                     inner.standing.refused(arrived);
                     return Err(Overloaded);
                 }
-                // Dropped on return or if this future is cancelled while waiting.
-                let _slot = QueueSlot::claim(&inner.waiting, inner.queue_limit)
-                    .inspect_err(|_| inner.standing.refused(arrived))?;
                 queued = true;
                 Arc::clone(&inner.permits)
                     .acquire_owned()
@@ -79,10 +84,10 @@ impl HashPool {
             }
         };
         let running = Running::start(inner, queued.then_some(arrived));
-        // The permit moves into the job so it is held until the work is done,
-        // even if the caller stops waiting for the result.
+        // Everything the job holds moves into it, so it is held until the work is done
+        // even if the caller stops waiting; the slot is released last.
         let job = tokio::task::spawn_blocking(move || {
-            let _held = (permit, running);
+            let _held = (running, admission, permit);
             f()
         });
         match job.await {
@@ -97,7 +102,8 @@ impl HashPool {
 
     /// Callers currently waiting for a slot.
     pub fn queue_depth(&self) -> usize {
-        self.inner.waiting.load(Ordering::Relaxed)
+        let admitted = self.inner.admitted.load(Ordering::Relaxed);
+        admitted.saturating_sub(self.in_flight())
     }
 
     /// Jobs currently holding a slot.
@@ -106,21 +112,21 @@ impl HashPool {
     }
 }
 
-/// One claimed wait-queue slot, released on drop.
-struct QueueSlot<'a>(&'a AtomicUsize);
+/// One admitted job (running or waiting), released on drop.
+struct Admission(Arc<AtomicUsize>);
 
-impl<'a> QueueSlot<'a> {
-    fn claim(waiting: &'a AtomicUsize, limit: usize) -> Result<Self, Overloaded> {
-        waiting
+impl Admission {
+    fn claim(admitted: &Arc<AtomicUsize>, capacity: usize) -> Result<Self, Overloaded> {
+        admitted
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < limit).then_some(n + 1)
+                (n < capacity).then_some(n + 1)
             })
-            .map(|_| Self(waiting))
+            .map(|_| Self(Arc::clone(admitted)))
             .map_err(|_| Overloaded)
     }
 }
 
-impl Drop for QueueSlot<'_> {
+impl Drop for Admission {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
