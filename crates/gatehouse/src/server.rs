@@ -80,7 +80,7 @@ pub async fn serve(
 }
 
 /// Key refresh (rotations by other processes reach this one within seconds) and pruning
-/// of spent rate counters.
+/// of spent rate counters and of magic links a week past their expiry.
 fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(KEY_REFRESH_INTERVAL);
@@ -99,6 +99,9 @@ fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
                 let day = Duration::from_secs(86_400).as_millis() as i64;
                 if let Err(e) = app.store.prune_rate_counters(app.now() - day).await {
                     tracing::warn!(error = %e, "could not prune rate counters");
+                }
+                if let Err(e) = app.store.prune_links(app.now() - 7 * day).await {
+                    tracing::warn!(error = %e, "could not prune magic links");
                 }
             }
         }

@@ -21,18 +21,19 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts or replaces a sign-in attempt.
+    /// Inserts or replaces a sign-in attempt; false when it is complete already (a
+    /// complete attempt never changes again, so two requests cannot both complete it).
     pub async fn save_sign_in_tx(
         &self,
         tx: &mut Transaction<'static, Any>,
         a: &SignInAttempt,
-    ) -> StoreResult<()> {
-        sqlx::query(&format!(
+    ) -> StoreResult<bool> {
+        let r = sqlx::query(&format!(
             "INSERT INTO sign_in_attempts ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, identifier = excluded.identifier, \
              user_id = excluded.user_id, first_factor = excluded.first_factor, second_factor = excluded.second_factor, \
              created_session_id = excluded.created_session_id, updated_at = excluded.updated_at, \
-             first_factor_at = excluded.first_factor_at"
+             first_factor_at = excluded.first_factor_at WHERE sign_in_attempts.status <> 'complete'"
         ))
         .bind(&a.id)
         .bind(&a.client_id)
@@ -48,7 +49,7 @@ impl Store {
         .bind(a.first_factor_at)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(r.rows_affected() == 1)
     }
 
     /// Saves an attempt and makes it its client's current sign-in, in one transaction.

@@ -13,8 +13,10 @@
 mod attempts;
 mod clients;
 mod codes;
+mod identifiers;
 mod inline_reads;
 mod keys;
+mod links;
 mod mfa;
 mod outbox;
 mod rate_limits;
@@ -23,6 +25,7 @@ mod users;
 
 pub use codes::*;
 pub use keys::*;
+pub use links::*;
 pub use mfa::*;
 pub use outbox::*;
 pub use sessions::*;

@@ -154,8 +154,8 @@ impl Store {
 
     async fn identifiers_of(&self, user_id: &str) -> StoreResult<Vec<Identifier>> {
         Ok(sqlx::query_as(
-            "SELECT id, user_id, kind, value, value_normalized, verified, verification_strategy, created_at, \
-             updated_at FROM identifiers WHERE user_id = $1 ORDER BY created_at, id",
+            "SELECT id, user_id, kind, value, value_normalized, verified, verification_strategy, verification, \
+             created_at, updated_at FROM identifiers WHERE user_id = $1 ORDER BY created_at, id",
         )
         .bind(user_id)
         .fetch_all(self.reader())
