@@ -132,6 +132,8 @@ pub struct RateLimitsConfig {
     pub sign_in_create: Rate,
     pub sign_up_create: Rate,
     pub factor_attempts: Rate,
+    /// Codes and magic links sent, per IP.
+    pub code_sends: Rate,
     pub per_identifier: Rate,
     pub trusted_proxies: Vec<String>,
 }
@@ -238,6 +240,7 @@ impl Default for RateLimitsConfig {
             sign_in_create: Rate::new(5, 10),
             sign_up_create: Rate::new(5, 10),
             factor_attempts: Rate::new(3, 10),
+            code_sends: Rate::new(10, 600),
             per_identifier: Rate::new(10, 60),
             trusted_proxies: Vec::new(),
         }
@@ -455,6 +458,17 @@ impl Config {
     /// The origin (`scheme://host[:port]`) of the public URL.
     pub fn public_origin(&self) -> String {
         normalize_origin(&self.public_url).unwrap_or_default()
+    }
+
+    /// Whether a normalized origin is the public one or an allowed one.
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        origin == self.public_origin() || self.allowed_origins.iter().any(|o| o == origin)
+    }
+
+    /// Whether `url` may be redirected to: an absolute http(s) URL on the public or an
+    /// allowed origin.
+    pub fn redirect_allowed(&self, url: &str) -> bool {
+        normalize_origin(url).is_some_and(|o| self.origin_allowed(&o))
     }
 
     pub fn hash_concurrency(&self) -> usize {

@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 use crate::app::App;
 use crate::config::{Config, EmailTransport, SmsTransport};
 use crate::crypto::ids;
-use crate::domain::identifiers::mask_email;
+use crate::domain::identifiers::{mask_email, mask_phone};
 use crate::error::Error;
 use crate::store::{OutboxMessage, StoreError, OUTBOX_LOGGED, OUTBOX_PENDING};
 
@@ -189,6 +189,11 @@ pub struct Queued {
 }
 
 impl Queued {
+    /// Nothing was queued: committing only commits.
+    pub fn nothing() -> Queued {
+        Queued { wake: None }
+    }
+
     /// Commits the transaction that queued the message, then wakes the worker.
     pub async fn commit(self, tx: Tx) -> Result<(), Error> {
         tx.commit().await.map_err(StoreError::from)?;
@@ -289,9 +294,7 @@ async fn enqueue(
 /// A recipient as logs show it: `a***@example.com`, `+*********23`.
 pub fn mask_recipient(channel: &str, to: &str) -> String {
     if channel == CHANNEL_SMS {
-        let digits = to.chars().count();
-        let tail: String = to.chars().skip(digits.saturating_sub(2)).collect();
-        format!("+{}{tail}", "*".repeat(digits.saturating_sub(3)))
+        mask_phone(to)
     } else {
         mask_email(to)
     }

@@ -5,6 +5,7 @@ use crate::app::App;
 use crate::crypto::digest::{ct_eq, token_hash};
 use crate::crypto::{ids, random};
 use crate::delivery::{self, CodeEmail};
+use crate::domain::model::{Verification, VERIFIED};
 use crate::error::Error;
 use crate::store::StoredCode;
 
@@ -25,13 +26,17 @@ pub enum Via<'a> {
     Email(&'a str, CodeEmail),
     /// By SMS to an E.164 number.
     Sms(&'a str),
+    /// Nowhere: the code is stored, bound to this address or number, and no message is
+    /// sent (an identifier that matches no account, under enumeration protection), so
+    /// the flow answers exactly as for an account.
+    Withheld(&'a str),
 }
 
 impl Via<'_> {
     /// The address or number the code is bound to.
     pub fn target(&self) -> &str {
         match self {
-            Via::Email(to, _) | Via::Sms(to) => to,
+            Via::Email(to, _) | Via::Sms(to) | Via::Withheld(to) => to,
         }
     }
 }
@@ -72,6 +77,7 @@ pub async fn send(app: &App, subject: &str, strategy: &str, via: Via<'_>) -> Res
             delivery::enqueue_code_email(app, &mut tx, to, what, &code, expire_at).await?
         }
         Via::Sms(to) => delivery::enqueue_sms(app, &mut tx, to, &code, expire_at).await?,
+        Via::Withheld(_) => delivery::Queued::nothing(),
     };
     queued.commit(tx).await?;
     Ok(expire_at)
@@ -149,4 +155,38 @@ pub async fn attempt(
 
 pub fn incorrect_error() -> Error {
     Error::new("form_code_incorrect", "Incorrect code.").with_param("code")
+}
+
+/// Applies what a code attempt came to onto the verification it belongs to: verified,
+/// an incorrect code (`form_code_incorrect`, with the attempts so far), or `expired` /
+/// `failed` with the attempt's error.
+pub fn record(v: &mut Verification, outcome: Result<CodeOutcome, Error>) -> Result<(), Error> {
+    match outcome {
+        Ok(CodeOutcome::Verified) => {
+            v.status = VERIFIED.into();
+            v.attempts += 1;
+            Ok(())
+        }
+        Ok(CodeOutcome::Incorrect { attempts }) => {
+            v.attempts = attempts;
+            Err(incorrect_error())
+        }
+        Err(e) => {
+            v.status = if e.code == "verification_expired" {
+                "expired"
+            } else {
+                "failed"
+            }
+            .into();
+            Err(e)
+        }
+    }
+}
+
+/// The error for an attempt at a code that was never asked for.
+pub fn not_sent() -> Error {
+    Error::new(
+        "verification_failed",
+        "No code was sent. Request a code first.",
+    )
 }

@@ -147,6 +147,22 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
+/// Masks a phone number to its last two digits: `+*********23`.
+pub fn mask_phone(phone: &str) -> String {
+    let digits = phone.chars().count();
+    let tail: String = phone.chars().skip(digits.saturating_sub(2)).collect();
+    format!("+{}{tail}", "*".repeat(digits.saturating_sub(3)))
+}
+
+/// Masks an email address or phone number (`kind` is `email_address` or `phone_number`).
+pub fn mask(kind: &str, value: &str) -> String {
+    if kind == crate::domain::model::KIND_PHONE {
+        mask_phone(value)
+    } else {
+        mask_email(value)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +247,7 @@ mod tests {
     #[test]
     fn masks() {
         assert_eq!(mask_email("ada@example.com"), "a***@example.com");
+        assert_eq!(mask_phone("+14155550123"), "+*********23");
     }
 }
 

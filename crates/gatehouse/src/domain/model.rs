@@ -57,11 +57,6 @@ impl User {
     pub fn backup_code_enabled(&self) -> bool {
         self.backup_code_enabled != 0
     }
-
-    /// Whether sign-in needs a second factor.
-    pub fn two_factor_enabled(&self) -> bool {
-        self.totp_enabled()
-    }
 }
 
 /// An email address or phone number owned by a user.
@@ -74,8 +69,16 @@ pub struct Identifier {
     pub value_normalized: String,
     pub verified: i64,
     pub verification_strategy: Option<String>,
+    /// The pending verification (a [`Verification`] as JSON) while unverified.
+    pub verification: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl Identifier {
+    pub fn is_verified(&self) -> bool {
+        self.verified != 0
+    }
 }
 
 pub const KIND_EMAIL: &str = "email_address";
@@ -97,6 +100,27 @@ impl UserRecord {
     }
     pub fn primary_email(&self) -> Option<&Identifier> {
         let id = self.user.primary_email_address_id.as_deref()?;
+        self.identifiers.iter().find(|i| i.id == id)
+    }
+
+    /// Whether `i` is the user's primary email address or phone number.
+    pub fn is_primary(&self, i: &Identifier) -> bool {
+        [
+            &self.user.primary_email_address_id,
+            &self.user.primary_phone_number_id,
+        ]
+        .into_iter()
+        .any(|p| p.as_deref() == Some(i.id.as_str()))
+    }
+
+    /// Whether `i` identifies the user at sign-in: verified, or the primary one (an
+    /// address given at sign-up on an instance that does not verify it). An address
+    /// added to the account and not yet verified does not.
+    pub fn signs_in_with(&self, i: &Identifier) -> bool {
+        i.is_verified() || self.is_primary(i)
+    }
+
+    pub fn identifier(&self, id: &str) -> Option<&Identifier> {
         self.identifiers.iter().find(|i| i.id == id)
     }
 }
@@ -227,7 +251,19 @@ pub struct Verification {
     pub strategy: String,
     pub attempts: i64,
     pub expire_at: Option<i64>,
+    /// Magic links: `same_client` or `other_client`, once verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at_client: Option<String>,
+    /// The email address or phone number (its id) a code or link was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identifier_id: Option<String>,
+    /// The address or number itself, which the code is bound to. Never rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
+
+pub const VERIFIED: &str = "verified";
+pub const UNVERIFIED: &str = "unverified";
 
 impl Verification {
     pub fn new(status: &str, strategy: &str, expire_at: Option<i64>) -> Self {
@@ -236,6 +272,30 @@ impl Verification {
             strategy: strategy.into(),
             attempts: 0,
             expire_at,
+            verified_at_client: None,
+            identifier_id: None,
+            target: None,
+        }
+    }
+
+    /// A code or link just sent to `target` (the identifier `identifier_id`).
+    pub fn sent(strategy: &str, expire_at: i64, target: &str, identifier_id: Option<&str>) -> Self {
+        Verification {
+            target: Some(target.to_string()),
+            identifier_id: identifier_id.map(String::from),
+            ..Verification::new(UNVERIFIED, strategy, Some(expire_at))
+        }
+    }
+
+    pub fn is_verified(&self) -> bool {
+        self.status == VERIFIED
+    }
+
+    /// The status as of `now`: a pending one past its expiry is `expired`.
+    pub fn status_at(&self, now: i64) -> &str {
+        match self.expire_at {
+            Some(t) if self.status == UNVERIFIED && t <= now => "expired",
+            _ => &self.status,
         }
     }
 }

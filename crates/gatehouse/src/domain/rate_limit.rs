@@ -54,3 +54,10 @@ pub async fn factor_attempt(app: &App, ip: &str, identifier: Option<&str>) -> Re
     }
     Ok(())
 }
+
+/// Sending a code or link: limited per IP (`code_sends`) and per identifier whatever the
+/// IP (`per_identifier`, shared with attempts), on top of the per-attempt resend cooldown.
+pub async fn send(app: &App, ip: &str, identifier: &str) -> Result<(), Error> {
+    per_ip(app, "code_send", ip, app.config.rate_limits.code_sends).await?;
+    per_identifier(app, &identifier.to_lowercase()).await
+}

@@ -130,7 +130,7 @@ fn check_origin(
 }
 
 pub fn origin_allowed(app: &AppRef, origin: &str) -> bool {
-    origin == app.config.public_origin() || app.config.allowed_origins.iter().any(|o| o == origin)
+    app.config.origin_allowed(origin)
 }
 
 fn request_ip(parts: &Parts, app: &AppRef) -> IpAddr {
@@ -195,7 +195,7 @@ impl SignedIn {
     /// Like `from_frontend`, for routes closed to users who still must enroll MFA.
     pub async fn enrolled(app: &AppRef, fe: &Frontend) -> Result<SignedIn, Error> {
         let me = SignedIn::from_frontend(app, fe).await?;
-        crate::domain::mfa::require_enrolled(app, &me.user.user)?;
+        crate::domain::mfa::require_enrolled(app, &me.user)?;
         Ok(me)
     }
 }

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::http::backend::QueryParams;
 use crate::http::cookies;
 use crate::http::envelope::{self, finish};
-use crate::http::extract::{origin_allowed, Frontend};
+use crate::http::extract::Frontend;
 
 /// `GET /v1/client`: the current client, created (with its cookie) when absent.
 pub async fn get_client(State(app): State<AppRef>, mut fe: Frontend) -> Response {
@@ -51,7 +51,7 @@ pub async fn handshake(
     // Not axum's `Query`: its rejections are bare text, not the API's error body.
     QueryParams(q): QueryParams<HandshakeQuery>,
 ) -> Response {
-    let Some(target) = q.redirect_url.filter(|u| redirect_allowed(&app, u)) else {
+    let Some(target) = q.redirect_url.filter(|u| app.config.redirect_allowed(u)) else {
         return Error::param_invalid(
             "redirect_url",
             "redirect_url must be an absolute URL on an allowed origin.",
@@ -103,9 +103,4 @@ pub async fn handshake(
         }
     }
     response
-}
-
-/// A redirect target must be an absolute http(s) URL on the public or an allowed origin.
-pub fn redirect_allowed(app: &AppRef, url: &str) -> bool {
-    crate::config::normalize_origin(url).is_some_and(|o| origin_allowed(app, &o))
 }
