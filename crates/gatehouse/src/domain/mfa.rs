@@ -5,8 +5,8 @@
 use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::crypto::{ids, random, totp};
-use crate::domain::model::{Session, User, UserRecord};
-use crate::domain::passwords;
+use crate::domain::model::{Identifier, Session, User, UserRecord, KIND_PHONE};
+use crate::domain::{passwords, policy};
 use crate::error::Error;
 
 /// Changing MFA needs a first factor verified this recently on the session.
@@ -26,10 +26,31 @@ fn sealing_context(user_id: &str) -> Vec<u8> {
     format!("totp:{user_id}").into_bytes()
 }
 
+/// Whether sign-in asks this user for a second factor: an authenticator app, or a
+/// verified phone number when `phone_code` is a second factor.
+pub fn two_factor_enabled(app: &App, user: &UserRecord) -> bool {
+    user.user.totp_enabled() || !second_factor_phones(app, user).is_empty()
+}
+
+/// The phone numbers a `phone_code` second factor may go to: the verified ones, the
+/// primary first; none unless `phone_code` is an enabled second factor.
+pub fn second_factor_phones<'a>(app: &App, user: &'a UserRecord) -> Vec<&'a Identifier> {
+    if !policy::second_factor_enabled(app, policy::PHONE_CODE) {
+        return Vec::new();
+    }
+    let mut phones: Vec<&Identifier> = user
+        .identifiers
+        .iter()
+        .filter(|i| i.kind == KIND_PHONE && i.is_verified())
+        .collect();
+    phones.sort_by_key(|i| !user.is_primary(i));
+    phones
+}
+
 /// With `require_mfa`, a user without a second factor may only enroll: everything else
 /// (tokens, profile changes) answers `403 mfa_enrollment_required`.
-pub fn require_enrolled(app: &App, user: &User) -> Result<(), Error> {
-    if app.config.auth.require_mfa && !user.two_factor_enabled() {
+pub fn require_enrolled(app: &App, user: &UserRecord) -> Result<(), Error> {
+    if app.config.auth.require_mfa && !two_factor_enabled(app, user) {
         return Err(Error::new(
             "mfa_enrollment_required",
             "Set up two-step verification to continue.",

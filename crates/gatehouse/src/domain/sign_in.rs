@@ -1,6 +1,24 @@
 //! The sign-in state machine:
-//! `needs_identifier` → `needs_first_factor` → (`needs_second_factor`) → `complete`.
+//! `needs_identifier` → `needs_first_factor` → (`needs_new_password`) →
+//! (`needs_second_factor`) → `complete`.
 //! An attempt belongs to the client that started it and expires at `abandon_at`.
+//!
+//! This file holds the machine and the password factor; the submodules hold the factors
+//! offered (`factors`), codes and magic links as first factors (`first_factor`,
+//! `link`), the password reset (`reset_password`) and the phone second factor
+//! (`second_factor`).
+
+mod factors;
+mod first_factor;
+mod link;
+mod reset_password;
+mod second_factor;
+
+pub use factors::{supported_first_factors, supported_second_factors};
+pub use first_factor::{prepare_first_factor, PrepareParams};
+pub use link::{link_opened, poll, OTHER_CLIENT, SAME_CLIENT};
+pub use reset_password::reset_password;
+pub use second_factor::prepare_second_factor;
 
 use crate::app::App;
 use crate::config::IdentifierKind;
@@ -10,14 +28,16 @@ use crate::domain::identifiers::{
     guess_kind, parse_email, parse_phone, parse_username, IdentifierGuess,
 };
 use crate::domain::model::{
-    parse_verification, verification_json, SignInAttempt, UserRecord, Verification,
+    parse_verification, verification_json, SignInAttempt, User, UserRecord, Verification,
+    UNVERIFIED, VERIFIED,
 };
 use crate::domain::sessions::{self, FactorTimes};
-use crate::domain::{mfa, passwords, rate_limit};
+use crate::domain::{codes, mfa, passwords, policy, rate_limit};
 use crate::error::Error;
 
 pub const NEEDS_IDENTIFIER: &str = "needs_identifier";
 pub const NEEDS_FIRST_FACTOR: &str = "needs_first_factor";
+pub const NEEDS_NEW_PASSWORD: &str = "needs_new_password";
 pub const NEEDS_SECOND_FACTOR: &str = "needs_second_factor";
 pub const COMPLETE: &str = "complete";
 const ATTEMPT_LIFETIME_MS: i64 = 30 * 60 * 1000;
@@ -110,10 +130,15 @@ async fn identify(app: &App, a: &mut SignInAttempt, identifier: &str) -> Result<
         ),
         _ => return Err(invalid()),
     };
-    let user_id = app
-        .store
-        .find_user_id_by_identifier(kind, &parsed.normalized)
-        .await?;
+    let user_id = if kind == "username" {
+        app.store
+            .find_user_id_by_identifier(kind, &parsed.normalized)
+            .await?
+    } else {
+        app.store
+            .find_sign_in_user_id(kind, &parsed.normalized)
+            .await?
+    };
     if user_id.is_none() && !app.config.auth.protect_against_enumeration {
         return Err(Error::identifier_not_found());
     }
@@ -127,10 +152,7 @@ async fn identify(app: &App, a: &mut SignInAttempt, identifier: &str) -> Result<
 pub async fn load_open(app: &App, ctx: &ClientCtx, id: &str) -> Result<SignInAttempt, Error> {
     let attempt = load(app, ctx, id).await?;
     if attempt.status == COMPLETE {
-        return Err(Error::new(
-            "sign_in_complete",
-            "This sign-in is already complete.",
-        ));
+        return Err(already_complete());
     }
     if attempt.abandon_at <= app.now() {
         return Err(Error::new(
@@ -149,30 +171,49 @@ pub async fn load(app: &App, ctx: &ClientCtx, id: &str) -> Result<SignInAttempt,
     }
 }
 
-/// `POST /v1/client/sign_ins/{id}/attempt_first_factor`.
+/// `POST /v1/client/sign_ins/{id}/attempt_first_factor`: a password, or a code sent by
+/// `prepare_first_factor`.
 pub async fn attempt_first_factor(
     app: &App,
     ctx: &mut ClientCtx,
     id: &str,
     strategy: &str,
-    password: Option<String>,
+    secret: FactorSecret,
 ) -> Result<SignInAttempt, Error> {
     let mut attempt = load_open(app, ctx, id).await?;
     if attempt.status != NEEDS_FIRST_FACTOR {
-        return Err(Error::new(
-            "sign_in_invalid_state",
-            "This sign-in is not waiting for a first factor.",
-        ));
+        return Err(invalid_state("a first factor"));
     }
-    if strategy != "password" {
-        return Err(Error::param_invalid(
-            "strategy",
-            format!("strategy `{strategy}` is not enabled on this instance."),
-        ));
+    match strategy {
+        policy::PASSWORD => {
+            let password = secret
+                .password
+                .ok_or_else(|| Error::param_missing("password"))?;
+            attempt_password(app, ctx, &mut attempt, &password).await?;
+        }
+        policy::EMAIL_CODE | policy::PHONE_CODE | policy::RESET_PASSWORD_EMAIL_CODE => {
+            policy::require_first_factor(app, strategy)?;
+            let code = secret.code.ok_or_else(|| Error::param_missing("code"))?;
+            first_factor::attempt_code(app, ctx, &mut attempt, strategy, &code).await?;
+        }
+        _ => return Err(policy::not_enabled(strategy)),
     }
-    let password = password.ok_or_else(|| Error::param_missing("password"))?;
-    attempt_password(app, ctx, &mut attempt, &password).await?;
     Ok(attempt)
+}
+
+/// What an `attempt_first_factor` carries.
+#[derive(Debug, Default)]
+pub struct FactorSecret {
+    pub password: Option<String>,
+    pub code: Option<String>,
+}
+
+/// `sign_in_invalid_state`: the attempt is not waiting for `what`.
+fn invalid_state(what: &str) -> Error {
+    Error::new(
+        "sign_in_invalid_state",
+        format!("This sign-in is not waiting for {what}."),
+    )
 }
 
 async fn attempt_password(
@@ -184,40 +225,22 @@ async fn attempt_password(
     if a.status != NEEDS_FIRST_FACTOR {
         return Err(Error::param_missing("identifier"));
     }
+    policy::require_first_factor(app, policy::PASSWORD)?;
     rate_limit::factor_attempt(app, &ctx.request.ip, a.identifier.as_deref()).await?;
     let mut verification = parse_verification(&a.first_factor)
-        .unwrap_or_else(|| Verification::new("unverified", "password", None));
+        .filter(|v| v.strategy == policy::PASSWORD)
+        .unwrap_or_else(|| Verification::new(UNVERIFIED, policy::PASSWORD, None));
     verification.attempts += 1;
-    let user = match &a.user_id {
-        Some(id) => app.store.get_user(id).await?,
-        None => None,
-    };
+    let user = user_of(app, a).await?;
     let outcome = check_password(app, user.as_ref(), password).await;
     let now = app.now();
     match outcome {
         Ok(()) => {
-            verification.status = "verified".into();
+            verification.status = VERIFIED.into();
             a.first_factor = Some(verification_json(&verification));
             let user = user.expect("a verified password has a user");
             a.first_factor_at = Some(now);
-            if user.user.two_factor_enabled() {
-                a.status = NEEDS_SECOND_FACTOR.into();
-                a.updated_at = now;
-                app.store.save_sign_in_for_client(a).await?;
-                ctx.reload(app).await?;
-            } else {
-                complete(
-                    app,
-                    ctx,
-                    a,
-                    &user,
-                    FactorTimes {
-                        first: now,
-                        second: None,
-                    },
-                )
-                .await?;
-            }
+            after_first_factor(app, ctx, a, &user).await?;
             metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
             Ok(())
         }
@@ -231,7 +254,37 @@ async fn attempt_password(
     }
 }
 
-/// `POST /v1/client/sign_ins/{id}/attempt_second_factor`: a TOTP or backup code.
+/// After a verified first factor: on to the second factor when the user has one to
+/// offer, else complete (a session on this client).
+async fn after_first_factor(
+    app: &App,
+    ctx: &mut ClientCtx,
+    a: &mut SignInAttempt,
+    user: &UserRecord,
+) -> Result<(), Error> {
+    let now = app.now();
+    let first = *a.first_factor_at.get_or_insert(now);
+    if factors::has_second_factor(app, a, user) {
+        a.status = NEEDS_SECOND_FACTOR.into();
+        a.updated_at = now;
+        app.store.save_sign_in_for_client(a).await?;
+        ctx.reload(app).await?;
+        return Ok(());
+    }
+    complete(
+        app,
+        ctx,
+        a,
+        user,
+        FactorTimes {
+            first,
+            second: None,
+        },
+    )
+    .await
+}
+
+/// `POST /v1/client/sign_ins/{id}/attempt_second_factor`: a TOTP, backup or SMS code.
 /// Failures count toward the lockout like wrong passwords.
 pub async fn attempt_second_factor(
     app: &App,
@@ -242,47 +295,38 @@ pub async fn attempt_second_factor(
 ) -> Result<SignInAttempt, Error> {
     let mut a = load_open(app, ctx, id).await?;
     if a.status != NEEDS_SECOND_FACTOR {
-        return Err(Error::new(
-            "sign_in_invalid_state",
-            "This sign-in is not waiting for a second factor.",
-        ));
+        return Err(invalid_state("a second factor"));
     }
-    if !enabled_second_factors(app).contains(&strategy) {
-        return Err(Error::param_invalid(
-            "strategy",
-            format!("strategy `{strategy}` is not enabled on this instance."),
-        ));
-    }
+    policy::require_second_factor(app, strategy)?;
     rate_limit::factor_attempt(app, &ctx.request.ip, a.identifier.as_deref()).await?;
-    let user_id = a.user_id.clone().ok_or_else(Error::internal)?;
-    let user = app
-        .store
-        .get_user(&user_id)
-        .await?
-        .ok_or_else(|| Error::not_found("user"))?;
+    let user = verified_user(app, &a).await?;
+    let user_id = user.user.id.clone();
     let now = app.now();
-    if user.user.is_banned() {
-        return Err(Error::banned());
-    }
-    if user.user.is_locked(now) {
-        return Err(Error::locked(user.user.lockout_expires_in_seconds(now)));
-    }
+    ensure_may_sign_in(&user.user, now)?;
     let mut verification = parse_verification(&a.second_factor)
-        .unwrap_or_else(|| Verification::new("unverified", strategy, None));
-    verification.strategy = strategy.to_string();
-    verification.attempts += 1;
-    let ok = mfa::verify_second_factor(app, &user.user, strategy, code).await?;
-    if !ok {
-        passwords::record_failure(app, &user_id).await?;
+        .unwrap_or_else(|| Verification::new(UNVERIFIED, strategy, None));
+    let checked = if strategy == policy::PHONE_CODE {
+        second_factor::check_phone_code(app, &a, &mut verification, code).await
+    } else {
+        verification.strategy = strategy.to_string();
+        verification.attempts += 1;
+        match mfa::verify_second_factor(app, &user.user, strategy, code).await? {
+            true => Ok(()),
+            false => Err(codes::incorrect_error()),
+        }
+    };
+    if let Err(e) = checked {
+        if e.code == "form_code_incorrect" {
+            passwords::record_failure(app, &user_id).await?;
+        }
         a.second_factor = Some(verification_json(&verification));
         a.updated_at = now;
         app.store.save_sign_in(&a).await?;
-        metrics::counter!("gatehouse_sign_ins_total", "outcome" => "form_code_incorrect")
-            .increment(1);
-        return Err(Error::new("form_code_incorrect", "Incorrect code.").with_param("code"));
+        metrics::counter!("gatehouse_sign_ins_total", "outcome" => e.code).increment(1);
+        return Err(e);
     }
     app.store.record_successful_password(&user_id).await?;
-    verification.status = "verified".into();
+    verification.status = VERIFIED.into();
     a.second_factor = Some(verification_json(&verification));
     let first = a.first_factor_at.unwrap_or(now);
     complete(
@@ -300,6 +344,33 @@ pub async fn attempt_second_factor(
     Ok(a)
 }
 
+/// The attempt's user; none for an identifier without an account (under enumeration
+/// protection).
+async fn user_of(app: &App, a: &SignInAttempt) -> Result<Option<UserRecord>, Error> {
+    match &a.user_id {
+        Some(id) => Ok(app.store.get_user(id).await?),
+        None => Ok(None),
+    }
+}
+
+/// The user of an attempt past its first factor (such an attempt always has one).
+async fn verified_user(app: &App, a: &SignInAttempt) -> Result<UserRecord, Error> {
+    user_of(app, a)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))
+}
+
+/// Banned users get `user_banned`, locked ones `user_locked`.
+fn ensure_may_sign_in(user: &User, now: i64) -> Result<(), Error> {
+    if user.is_banned() {
+        return Err(Error::banned());
+    }
+    if user.is_locked(now) {
+        return Err(Error::locked(user.lockout_expires_in_seconds(now)));
+    }
+    Ok(())
+}
+
 /// The password check with lockout. Unknown users pay a dummy verification and get the
 /// same answer as a wrong password.
 async fn check_password(app: &App, user: Option<&UserRecord>, password: &str) -> Result<(), Error> {
@@ -308,13 +379,7 @@ async fn check_password(app: &App, user: Option<&UserRecord>, password: &str) ->
         return Err(Error::password_incorrect());
     };
     let user = &record.user;
-    let now = app.now();
-    if user.is_banned() {
-        return Err(Error::banned());
-    }
-    if user.is_locked(now) {
-        return Err(Error::locked(user.lockout_expires_in_seconds(now)));
-    }
+    ensure_may_sign_in(user, app.now())?;
     let too_long = password.chars().count() > app.config.auth.password.max_length;
     let ok = if too_long {
         false
@@ -342,70 +407,17 @@ async fn complete(
     a.status = COMPLETE.into();
     a.created_session_id = Some(session.id);
     a.updated_at = app.now();
-    app.store.save_sign_in_tx(&mut tx, a).await?;
+    if !app.store.save_sign_in_tx(&mut tx, a).await? {
+        // Another request completed it first (a tab polling while a link is opened).
+        ctx.new_token = None;
+        ctx.auth_changed = false;
+        return Err(already_complete());
+    }
     tx.commit().await.map_err(crate::store::StoreError::from)?;
     ctx.reload(app).await?;
     Ok(())
 }
 
-/// First factors this build offers (configured and implemented).
-pub fn enabled_first_factors(app: &App) -> Vec<&str> {
-    app.config
-        .auth
-        .first_factors
-        .iter()
-        .map(String::as_str)
-        .filter(|f| *f == "password")
-        .collect()
-}
-
-/// Second factors this build offers (configured and implemented).
-pub fn enabled_second_factors(app: &App) -> Vec<&str> {
-    app.config
-        .auth
-        .second_factors
-        .iter()
-        .map(String::as_str)
-        .filter(|f| matches!(*f, "totp" | "backup_code"))
-        .collect()
-}
-
-/// The first factors offered to the attempt's user.
-/// Under enumeration protection every identifier is offered the password, so the list
-/// cannot tell accounts apart.
-pub fn supported_first_factors(
-    app: &App,
-    a: &SignInAttempt,
-    user: Option<&UserRecord>,
-) -> Vec<serde_json::Value> {
-    if a.status == NEEDS_IDENTIFIER {
-        return Vec::new();
-    }
-    let has_password = app.config.auth.protect_against_enumeration
-        || user.map(|u| u.user.password_enabled()).unwrap_or(false);
-    let mut factors = Vec::new();
-    if has_password {
-        factors.push(serde_json::json!({ "strategy": "password" }));
-    }
-    factors
-}
-
-/// The second factors offered once the first is verified (MFA plugs in here).
-pub fn supported_second_factors(
-    app: &App,
-    a: &SignInAttempt,
-    user: Option<&UserRecord>,
-) -> Vec<serde_json::Value> {
-    let Some(user) = user.filter(|_| a.status == NEEDS_SECOND_FACTOR) else {
-        return Vec::new();
-    };
-    let enabled = enabled_second_factors(app);
-    let mut factors = Vec::new();
-    if user.user.totp_enabled() && enabled.contains(&"totp") {
-        factors.push(serde_json::json!({ "strategy": "totp" }));
-    }
-    if user.user.backup_code_enabled() && enabled.contains(&"backup_code") {
-        factors.push(serde_json::json!({ "strategy": "backup_code" }));
-    }
-    factors
+fn already_complete() -> Error {
+    Error::new("sign_in_complete", "This sign-in is already complete.")
 }

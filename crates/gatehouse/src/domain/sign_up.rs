@@ -1,18 +1,22 @@
 //! The sign-up state machine: `missing_requirements` until every required field is
 //! present and every field that needs verifying is verified, then `complete` (a user and a
 //! session are created in one transaction). `abandoned` once past `abandon_at`.
+//! Verifying the email address or phone number is in `verification`.
+
+mod verification;
+
+pub use verification::{attempt_verification, link_opened, poll, prepare_verification};
 
 use serde_json::Value;
 
 use crate::app::App;
 use crate::config::{IdentifierKind, SignUpMode};
 use crate::crypto::ids;
-use crate::delivery::CodeEmail;
 use crate::domain::clients::ClientCtx;
 use crate::domain::identifiers::{parse_email, parse_phone, parse_username};
-use crate::domain::model::{parse_verification, verification_json, SignUpAttempt, Verification};
+use crate::domain::model::{parse_verification, SignUpAttempt, Verification};
 use crate::domain::sessions::{self, FactorTimes};
-use crate::domain::{codes, passwords, rate_limit};
+use crate::domain::{passwords, policy, rate_limit};
 use crate::error::Error;
 use crate::store::{NewIdentifier, NewUser, StoreError};
 
@@ -53,7 +57,7 @@ pub fn requirements(app: &App, a: &SignUpAttempt) -> Requirements {
     } else {
         required.push("username");
     }
-    if auth.first_factors.iter().any(|f| f == "password") {
+    if policy::first_factor_enabled(app, policy::PASSWORD) {
         required.push("password");
     }
     let present = |f: &str| match f {
@@ -73,8 +77,7 @@ pub fn requirements(app: &App, a: &SignUpAttempt) -> Requirements {
     }
     let missing = required.iter().copied().filter(|f| !present(f)).collect();
     let mut unverified = Vec::new();
-    let verified =
-        |v: &Option<String>| parse_verification(v).is_some_and(|v| v.status == "verified");
+    let verified = |v: &Option<String>| parse_verification(v).is_some_and(|v| v.is_verified());
     if auth.verify_email_at_sign_up && a.email_address.is_some() && !verified(&a.email_verification)
     {
         unverified.push("email_address");
@@ -297,92 +300,6 @@ async fn ensure_free(app: &App, kind: &str, normalized: &str) -> Result<(), Erro
     Ok(())
 }
 
-/// `prepare_verification`: sends a code to the attempt's email address.
-pub async fn prepare_verification(
-    app: &App,
-    ctx: &ClientCtx,
-    id: &str,
-    strategy: &str,
-) -> Result<SignUpAttempt, Error> {
-    let mut attempt = load_open(app, ctx, id).await?;
-    if strategy != "email_code" {
-        return Err(Error::param_invalid(
-            "strategy",
-            "strategy must be email_code.",
-        ));
-    }
-    let email = attempt
-        .email_address
-        .clone()
-        .ok_or_else(|| Error::param_missing("email_address"))?;
-    rate_limit::per_identifier(app, &email.to_lowercase()).await?;
-    let via = codes::Via::Email(&email, CodeEmail::Verification);
-    let expire_at = codes::send(app, &attempt.id, strategy, via).await?;
-    attempt.email_verification = Some(verification_json(&Verification::new(
-        "unverified",
-        strategy,
-        Some(expire_at),
-    )));
-    attempt.updated_at = app.now();
-    app.store.save_sign_up(&attempt).await?;
-    Ok(attempt)
-}
-
-/// `attempt_verification`: checks the code; a right one verifies the email and may complete.
-pub async fn attempt_verification(
-    app: &App,
-    ctx: &mut ClientCtx,
-    id: &str,
-    strategy: &str,
-    code: &str,
-) -> Result<SignUpAttempt, Error> {
-    let mut attempt = load_open(app, ctx, id).await?;
-    if strategy != "email_code" {
-        return Err(Error::param_invalid(
-            "strategy",
-            "strategy must be email_code.",
-        ));
-    }
-    let email = attempt
-        .email_address
-        .clone()
-        .ok_or_else(|| Error::param_missing("email_address"))?;
-    rate_limit::factor_attempt(app, &ctx.request.ip, Some(&email.to_lowercase())).await?;
-    let mut verification = parse_verification(&attempt.email_verification).ok_or_else(|| {
-        Error::new(
-            "verification_failed",
-            "No code was sent. Request a code first.",
-        )
-    })?;
-    let outcome = codes::attempt(app, &attempt.id, strategy, &email, code).await;
-    let result = match outcome {
-        Ok(codes::CodeOutcome::Verified) => {
-            verification.status = "verified".into();
-            verification.attempts += 1;
-            Ok(())
-        }
-        Ok(codes::CodeOutcome::Incorrect { attempts }) => {
-            verification.attempts = attempts;
-            Err(codes::incorrect_error())
-        }
-        Err(e) => {
-            verification.status = if e.code == "verification_expired" {
-                "expired"
-            } else {
-                "failed"
-            }
-            .into();
-            Err(e)
-        }
-    };
-    attempt.email_verification = Some(verification_json(&verification));
-    attempt.updated_at = app.now();
-    app.store.save_sign_up(&attempt).await?;
-    result?;
-    complete_if_ready(app, ctx, &mut attempt).await?;
-    Ok(attempt)
-}
-
 /// Nothing is missing or unverified.
 fn is_ready(app: &App, a: &SignUpAttempt) -> bool {
     let req = requirements(app, a);
@@ -399,29 +316,33 @@ async fn complete_if_ready(
         return Ok(());
     }
     let now = app.now();
-    let verified_email =
-        parse_verification(&a.email_verification).is_some_and(|v| v.status == "verified");
-    let verified_phone =
-        parse_verification(&a.phone_verification).is_some_and(|v| v.status == "verified");
+    // The strategy that verified a field, if one did.
+    let verified_by = |v: &Option<String>| {
+        parse_verification(v)
+            .filter(Verification::is_verified)
+            .map(|v| v.strategy)
+    };
     let mut identifiers = Vec::new();
     if let Some(email) = &a.email_address {
+        let strategy = verified_by(&a.email_verification);
         identifiers.push(NewIdentifier {
             id: ids::new_id("idn"),
             kind: "email_address",
             value: email.clone(),
             normalized: email.to_lowercase(),
-            verified: verified_email,
-            strategy: verified_email.then(|| "email_code".to_string()),
+            verified: strategy.is_some(),
+            strategy,
         });
     }
     if let Some(phone) = &a.phone_number {
+        let strategy = verified_by(&a.phone_verification);
         identifiers.push(NewIdentifier {
             id: ids::new_id("idn"),
             kind: "phone_number",
             value: phone.clone(),
             normalized: phone.clone(),
-            verified: verified_phone,
-            strategy: verified_phone.then(|| "phone_code".to_string()),
+            verified: strategy.is_some(),
+            strategy,
         });
     }
     let user = NewUser {

@@ -39,7 +39,7 @@ pub async fn ensure_mintable(app: &App, user_id: &str) -> Result<(), Error> {
         .get_user(user_id)
         .await?
         .ok_or_else(Error::unauthenticated)?;
-    crate::domain::mfa::require_enrolled(app, &user.user)
+    crate::domain::mfa::require_enrolled(app, &user)
 }
 
 /// Signs a session token for an active session. `azp` is the requesting origin, if known.

@@ -404,18 +404,27 @@ pub async fn change_password(
             return Err(Error::password_incorrect().with_param("current_password"));
         }
     }
-    let digest = passwords::hash_new(app, new, &user_inputs(&record), false).await?;
-    let update = UserUpdate {
-        password: Some((digest, "argon2id".into())),
-        ..Default::default()
-    };
-    app.store.update_user(user_id, &update, app.now()).await?;
+    set_password(app, &record, new).await?;
     if sign_out_others {
         app.store
             .end_user_sessions(user_id, SESSION_REVOKED, Some(current_session), app.now())
             .await?;
     }
     get(app, user_id).await
+}
+
+/// Checks a new password against the policy (with the user's own names and
+/// identifiers), hashes it with argon2id and stores it.
+pub async fn set_password(app: &App, record: &UserRecord, new: &str) -> Result<(), Error> {
+    let digest = passwords::hash_new(app, new, &user_inputs(record), false).await?;
+    let update = UserUpdate {
+        password: Some((digest, "argon2id".into())),
+        ..Default::default()
+    };
+    app.store
+        .update_user(&record.user.id, &update, app.now())
+        .await?;
+    Ok(())
 }
 
 #[cfg(test)]

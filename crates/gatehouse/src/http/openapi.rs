@@ -77,8 +77,8 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
     (
         "post",
         "/v1/client/sign_ups/{id}/prepare_verification",
-        "Send a verification code",
-        &["strategy"],
+        "Send a verification code or magic link (email_code, email_link, phone_code)",
+        &["strategy", "redirect_url"],
     ),
     (
         "post",
@@ -95,20 +95,49 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
     (
         "get",
         "/v1/client/sign_ins/{id}",
-        "A sign-in of this client",
+        "A sign-in of this client (polling it finishes one whose magic link was opened elsewhere)",
         &[],
     ),
     (
         "post",
+        "/v1/client/sign_ins/{id}/prepare_first_factor",
+        "Send a code or magic link (email_code, email_link, phone_code, reset_password_email_code)",
+        &[
+            "strategy",
+            "email_address_id",
+            "phone_number_id",
+            "redirect_url",
+        ],
+    ),
+    (
+        "post",
         "/v1/client/sign_ins/{id}/attempt_first_factor",
-        "Attempt the first factor",
-        &["strategy", "password"],
+        "Attempt the first factor (password, email_code, phone_code, reset_password_email_code)",
+        &["strategy", "password", "code"],
+    ),
+    (
+        "post",
+        "/v1/client/sign_ins/{id}/reset_password",
+        "Set a new password after a reset code",
+        &["password", "sign_out_of_other_sessions"],
+    ),
+    (
+        "post",
+        "/v1/client/sign_ins/{id}/prepare_second_factor",
+        "Send a second-factor code by SMS (phone_code)",
+        &["strategy", "phone_number_id"],
     ),
     (
         "post",
         "/v1/client/sign_ins/{id}/attempt_second_factor",
-        "Attempt the second factor (totp, backup_code)",
+        "Attempt the second factor (totp, backup_code, phone_code)",
         &["strategy", "code"],
+    ),
+    (
+        "get",
+        "/v1/verify",
+        "Magic-link target: verifies, then 303 to redirect_url with __gatehouse_status (query: token)",
+        &[],
     ),
     (
         "post",

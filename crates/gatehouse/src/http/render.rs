@@ -4,19 +4,25 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::model::{
-    parse_verification, Identifier, Session, SignInAttempt, SignUpAttempt, UserRecord,
+    parse_verification, Identifier, Session, SignInAttempt, SignUpAttempt, UserRecord, Verification,
 };
-use crate::domain::{sign_in, sign_up};
+use crate::domain::{mfa, sign_in, sign_up};
 
 fn json_text(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| json!({}))
 }
 
-fn identifier(i: &Identifier) -> Value {
-    let verification = if i.verified != 0 {
-        json!({"status": "verified", "strategy": i.verification_strategy, "attempts": null, "expire_at": null})
-    } else {
-        json!({"status": "unverified", "strategy": null, "attempts": null, "expire_at": null})
+/// An email address or phone number; while a verification is pending, its state.
+pub fn identifier(app: &App, i: &Identifier) -> Value {
+    let pending = parse_verification(&i.verification).filter(|_| !i.is_verified());
+    let verification = match pending {
+        Some(v) => verification_of(app, &v),
+        None if i.is_verified() => {
+            json!({"status": "verified", "strategy": i.verification_strategy, "attempts": null, "expire_at": null})
+        }
+        None => {
+            json!({"status": "unverified", "strategy": null, "attempts": null, "expire_at": null})
+        }
     };
     json!({
         "object": i.kind,
@@ -41,14 +47,14 @@ pub fn user(app: &App, r: &UserRecord, with_private: bool) -> Value {
         "last_name": u.last_name,
         "primary_email_address_id": u.primary_email_address_id,
         "primary_phone_number_id": u.primary_phone_number_id,
-        "email_addresses": r.emails().map(identifier).collect::<Vec<_>>(),
-        "phone_numbers": r.phones().map(identifier).collect::<Vec<_>>(),
+        "email_addresses": r.emails().map(|i| identifier(app, i)).collect::<Vec<_>>(),
+        "phone_numbers": r.phones().map(|i| identifier(app, i)).collect::<Vec<_>>(),
         "external_accounts": [],
         "saml_accounts": [],
         "password_enabled": u.password_enabled(),
         "totp_enabled": u.totp_enabled(),
         "backup_code_enabled": u.backup_code_enabled(),
-        "two_factor_enabled": u.two_factor_enabled(),
+        "two_factor_enabled": mfa::two_factor_enabled(app, r),
         "public_metadata": json_text(&u.public_metadata),
         "unsafe_metadata": json_text(&u.unsafe_metadata),
         "banned": u.is_banned(),
@@ -88,16 +94,22 @@ pub fn session(app: &App, s: &Session, user: Option<Value>) -> Value {
     v
 }
 
-fn verification(v: &Option<String>) -> Value {
+fn verification(app: &App, v: &Option<String>) -> Value {
     match parse_verification(v) {
-        Some(v) => json!({
-            "status": v.status,
-            "strategy": v.strategy,
-            "attempts": v.attempts,
-            "expire_at": v.expire_at,
-        }),
+        Some(v) => verification_of(app, &v),
         None => Value::Null,
     }
+}
+
+/// A verification as the API shows it (a pending one past its expiry is `expired`).
+fn verification_of(app: &App, v: &Verification) -> Value {
+    json!({
+        "status": v.status_at(app.now()),
+        "strategy": v.strategy,
+        "attempts": v.attempts,
+        "expire_at": v.expire_at,
+        "verified_at_client": v.verified_at_client,
+    })
 }
 
 pub fn sign_in(app: &App, a: &SignInAttempt, user: Option<&UserRecord>) -> Value {
@@ -113,8 +125,8 @@ pub fn sign_in(app: &App, a: &SignInAttempt, user: Option<&UserRecord>) -> Value
         "identifier": a.identifier,
         "supported_first_factors": sign_in::supported_first_factors(app, a, user),
         "supported_second_factors": sign_in::supported_second_factors(app, a, user),
-        "first_factor_verification": verification(&a.first_factor),
-        "second_factor_verification": verification(&a.second_factor),
+        "first_factor_verification": verification(app, &a.first_factor),
+        "second_factor_verification": verification(app, &a.second_factor),
         "created_session_id": a.created_session_id,
         // Names would tell a known identifier from an unknown one.
         "user_data": user
@@ -142,8 +154,8 @@ pub fn sign_up(app: &App, a: &SignUpAttempt) -> Value {
         "password_enabled": a.password_digest.is_some() || a.created_user_id.is_some(),
         "unsafe_metadata": json_text(&a.unsafe_metadata),
         "verifications": {
-            "email_address": verification(&a.email_verification),
-            "phone_number": verification(&a.phone_verification),
+            "email_address": verification(app, &a.email_verification),
+            "phone_number": verification(app, &a.phone_verification),
             "external_account": null,
         },
         "created_user_id": a.created_user_id,

@@ -21,8 +21,8 @@ pub async fn get_environment(State(app): State<AppRef>) -> Json<Value> {
             },
             "auth_config": {
                 "identifiers": c.auth.identifiers,
-                "first_factors": crate::domain::sign_in::enabled_first_factors(&app),
-                "second_factors": crate::domain::sign_in::enabled_second_factors(&app),
+                "first_factors": crate::domain::policy::first_factors(&app),
+                "second_factors": crate::domain::policy::second_factors(&app),
                 "sign_up_mode": c.auth.sign_up,
                 "verify_email_at_sign_up": c.auth.verify_email_at_sign_up,
                 "verify_phone_at_sign_up": c.auth.verify_phone_at_sign_up,

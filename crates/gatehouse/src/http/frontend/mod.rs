@@ -8,8 +8,9 @@ mod mfa;
 mod sessions;
 mod sign_ins;
 mod sign_ups;
+mod verify;
 
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::app::AppRef;
@@ -18,10 +19,7 @@ pub fn router() -> Router<AppRef> {
     Router::new()
         .route("/v1/environment", get(environment::get_environment))
         .route("/v1/client", get(client::get_client))
-        .route(
-            "/v1/client/sessions",
-            axum::routing::delete(client::sign_out_all),
-        )
+        .route("/v1/client/sessions", delete(client::sign_out_all))
         .route("/v1/client/handshake", get(client::handshake))
         .route("/v1/client/sign_ups", post(sign_ups::create))
         .route(
@@ -39,13 +37,26 @@ pub fn router() -> Router<AppRef> {
         .route("/v1/client/sign_ins", post(sign_ins::create))
         .route("/v1/client/sign_ins/{id}", get(sign_ins::get_one))
         .route(
+            "/v1/client/sign_ins/{id}/prepare_first_factor",
+            post(sign_ins::prepare_first_factor),
+        )
+        .route(
             "/v1/client/sign_ins/{id}/attempt_first_factor",
             post(sign_ins::attempt_first_factor),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/reset_password",
+            post(sign_ins::reset_password),
+        )
+        .route(
+            "/v1/client/sign_ins/{id}/prepare_second_factor",
+            post(sign_ins::prepare_second_factor),
         )
         .route(
             "/v1/client/sign_ins/{id}/attempt_second_factor",
             post(sign_ins::attempt_second_factor),
         )
+        .route("/v1/verify", get(verify::verify))
         .route(
             "/v1/client/sessions/{sid}/tokens",
             post(sessions::mint_token),

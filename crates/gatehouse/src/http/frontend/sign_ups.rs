@@ -3,6 +3,7 @@ use axum::response::Response;
 
 use crate::app::AppRef;
 use crate::domain::sign_up::{self, SignUpParams};
+use crate::error::Error;
 use crate::http::body::Body;
 use crate::http::envelope::finish;
 use crate::http::extract::Frontend;
@@ -19,8 +20,14 @@ pub async fn create(
     finish(&app, fe.ctx, result).await
 }
 
-pub async fn get_one(State(app): State<AppRef>, fe: Frontend, Path(id): Path<String>) -> Response {
-    let result = sign_up::load(&app, &fe.ctx, &id)
+/// `GET /v1/client/sign_ups/{id}`; polling it completes a sign-up whose magic link was
+/// opened in another browser.
+pub async fn get_one(
+    State(app): State<AppRef>,
+    mut fe: Frontend,
+    Path(id): Path<String>,
+) -> Response {
+    let result = sign_up::poll(&app, &mut fe.ctx, &id)
         .await
         .map(|a| render::sign_up(&app, &a));
     finish(&app, fe.ctx, result).await
@@ -42,6 +49,7 @@ pub async fn update(
 pub struct StrategyParams {
     strategy: Option<String>,
     code: Option<String>,
+    redirect_url: Option<String>,
 }
 
 pub async fn prepare_verification(
@@ -50,11 +58,14 @@ pub async fn prepare_verification(
     Path(id): Path<String>,
     Body(p): Body<StrategyParams>,
 ) -> Response {
+    let redirect_url = p.redirect_url.as_deref();
     let result = match p.strategy {
-        Some(strategy) => sign_up::prepare_verification(&app, &fe.ctx, &id, &strategy)
-            .await
-            .map(|a| render::sign_up(&app, &a)),
-        None => Err(crate::error::Error::param_missing("strategy")),
+        Some(strategy) => {
+            sign_up::prepare_verification(&app, &fe.ctx, &id, &strategy, redirect_url)
+                .await
+                .map(|a| render::sign_up(&app, &a))
+        }
+        None => Err(Error::param_missing("strategy")),
     };
     finish(&app, fe.ctx, result).await
 }
@@ -71,8 +82,8 @@ pub async fn attempt_verification(
                 .await
                 .map(|a| render::sign_up(&app, &a))
         }
-        (None, _) => Err(crate::error::Error::param_missing("strategy")),
-        (_, None) => Err(crate::error::Error::param_missing("code")),
+        (None, _) => Err(Error::param_missing("strategy")),
+        (_, None) => Err(Error::param_missing("code")),
     };
     finish(&app, fe.ctx, result).await
 }

@@ -1,0 +1,85 @@
+//! Magic links as a first factor. Opening the link verifies the attempt's
+//! `email_link` factor: in the browser that asked for it (`same_client`) the sign-in
+//! goes on there at once; in another one (`other_client`) only the verification is
+//! recorded, and the asking browser, polling `GET /v1/client/sign_ins/{id}`, goes on.
+
+use super::{
+    after_first_factor, already_complete, ensure_may_sign_in, load, user_of, verified_user,
+    NEEDS_FIRST_FACTOR,
+};
+use crate::app::App;
+use crate::domain::clients::ClientCtx;
+use crate::domain::model::{parse_verification, verification_json, SignInAttempt, VERIFIED};
+use crate::domain::policy::EMAIL_LINK;
+use crate::error::Error;
+use crate::store::StoredLink;
+
+pub const SAME_CLIENT: &str = "same_client";
+pub const OTHER_CLIENT: &str = "other_client";
+
+/// A link of a sign-in was opened (and used up) by the request of `ctx`. Errors mean
+/// the sign-in cannot go on (finished, expired, banned...): the link counts as failed.
+pub async fn link_opened(app: &App, ctx: &mut ClientCtx, link: &StoredLink) -> Result<(), Error> {
+    let now = app.now();
+    let gone = || Error::new("verification_failed", "This sign-in can no longer go on.");
+    let mut a = app
+        .store
+        .get_sign_in(&link.subject)
+        .await?
+        .ok_or_else(gone)?;
+    if a.status != NEEDS_FIRST_FACTOR || a.abandon_at <= now {
+        return Err(gone());
+    }
+    let mut v = parse_verification(&a.first_factor)
+        .filter(|v| v.strategy == EMAIL_LINK && !v.is_verified())
+        .ok_or_else(gone)?;
+    let user = user_of(app, &a).await?.ok_or_else(gone)?;
+    let user_id = user.user.id.clone();
+    ensure_may_sign_in(&user.user, now)?;
+    let same = ctx.client.as_ref().is_some_and(|c| c.id == link.client_id);
+    v.status = VERIFIED.into();
+    v.verified_at_client = Some(if same { SAME_CLIENT } else { OTHER_CLIENT }.into());
+    a.first_factor = Some(verification_json(&v));
+    a.first_factor_at = Some(now);
+    app.store.record_successful_password(&user_id).await?;
+    if let Some(identifier) = v.identifier_id.as_deref().and_then(|i| user.identifier(i)) {
+        if !identifier.is_verified() {
+            app.store
+                .mark_identifier_verified(
+                    &user_id,
+                    &identifier.id,
+                    &identifier.kind,
+                    EMAIL_LINK,
+                    now,
+                )
+                .await?;
+        }
+    }
+    metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
+    if same {
+        return after_first_factor(app, ctx, &mut a, &user).await;
+    }
+    a.updated_at = now;
+    app.store.save_sign_in(&a).await?;
+    Ok(())
+}
+
+/// `GET /v1/client/sign_ins/{id}`: the attempt; one whose link was opened in another
+/// browser goes on here (to the second factor, or complete with a session on this
+/// client).
+pub async fn poll(app: &App, ctx: &mut ClientCtx, id: &str) -> Result<SignInAttempt, Error> {
+    let mut a = load(app, ctx, id).await?;
+    let verified_elsewhere = parse_verification(&a.first_factor)
+        .is_some_and(|v| v.strategy == EMAIL_LINK && v.is_verified());
+    if a.status != NEEDS_FIRST_FACTOR || a.abandon_at <= app.now() || !verified_elsewhere {
+        return Ok(a);
+    }
+    let user = verified_user(app, &a).await?;
+    ensure_may_sign_in(&user.user, app.now())?;
+    match after_first_factor(app, ctx, &mut a, &user).await {
+        // Another poll of this client finished it first.
+        Err(e) if e.code == already_complete().code => load(app, ctx, id).await,
+        Err(e) => Err(e),
+        Ok(()) => Ok(a),
+    }
+}
