@@ -17,5 +17,6 @@ pub mod sign_in;
 pub mod sign_up;
 pub mod tokens;
 pub mod user_agent;
+pub mod user_identifiers;
 pub mod users;
 pub mod verify_link;

@@ -4,6 +4,7 @@
 mod client;
 mod environment;
 mod me;
+mod me_identifiers;
 mod mfa;
 mod sessions;
 mod sign_ins;
@@ -77,4 +78,28 @@ pub fn router() -> Router<AppRef> {
         .route("/v1/me/backup_codes", post(mfa::regenerate_backup_codes))
         .route("/v1/me/reverify", post(mfa::reverify))
         .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
+        .merge(identifier_routes::<me_identifiers::EmailAddresses>(
+            "/v1/me/email_addresses",
+        ))
+        .merge(identifier_routes::<me_identifiers::PhoneNumbers>(
+            "/v1/me/phone_numbers",
+        ))
+}
+
+/// `base`, `base/{id}`, and `base/{id}/prepare_verification|attempt_verification`.
+fn identifier_routes<K: me_identifiers::Identifiers + 'static>(base: &str) -> Router<AppRef> {
+    Router::new()
+        .route(base, post(me_identifiers::add::<K>))
+        .route(
+            &format!("{base}/{{id}}"),
+            delete(me_identifiers::remove::<K>),
+        )
+        .route(
+            &format!("{base}/{{id}}/prepare_verification"),
+            post(me_identifiers::prepare_verification::<K>),
+        )
+        .route(
+            &format!("{base}/{{id}}/attempt_verification"),
+            post(me_identifiers::attempt_verification::<K>),
+        )
 }
