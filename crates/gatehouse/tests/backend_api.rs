@@ -9,7 +9,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{assert_error_shape, claims, DbKind, Resp, TestServer, PASSWORD};
+use support::{assert_error_shape, claims, shape, DbKind, Resp, TestServer, PASSWORD};
 
 both_dbs!(
     list_users_search_filters_order_and_pages,
@@ -1887,18 +1887,6 @@ async fn admin_unlock_clears_a_failed_password_lockout(db: DbKind) {
         .sign_in("unlock@example.com", PASSWORD)
         .await;
     server.stop().await;
-}
-
-/// A JSON value's skeleton: object keys and value kinds, not the values.
-fn shape(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
-        Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
-        Value::String(_) => json!("string"),
-        Value::Number(_) => json!("number"),
-        Value::Bool(_) => json!("bool"),
-        Value::Null => Value::Null,
-    }
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

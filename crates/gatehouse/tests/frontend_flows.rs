@@ -33,9 +33,21 @@ async fn sign_in_step_by_step(db: DbKind) {
     assert_eq!(r.status, 200, "{}", r.body);
     let attempt = r.body["response"].clone();
     assert_eq!(attempt["status"], "needs_first_factor");
+    // The default first factors: the password, a code or link to the (masked) address,
+    // and a password reset code.
+    let email_id = server.admin().get(&format!("/v1/users/{user}")).await.body
+        ["primary_email_address_id"]
+        .clone();
+    assert!(email_id.as_str().unwrap().starts_with("idn_"));
+    let by_email = |strategy: &str| json!({"strategy": strategy, "safe_identifier": "s***@example.com", "email_address_id": email_id});
     assert_eq!(
         attempt["supported_first_factors"],
-        json!([{"strategy": "password"}])
+        json!([
+            {"strategy": "password"},
+            by_email("email_code"),
+            by_email("email_link"),
+            by_email("reset_password_email_code"),
+        ])
     );
     let id = attempt["id"].as_str().unwrap();
     assert!(id.starts_with("sia_"));
