@@ -31,6 +31,7 @@ both_dbs!(
     secrets_never_appear_in_error_bodies,
     nul_characters_are_refused_alike_on_both_databases,
     undecodable_paths_and_queries_get_json_errors,
+    passwordless_steps_refuse_bad_input,
 );
 
 // ---------------------------------------------------------------------------------------
@@ -119,6 +120,26 @@ impl Fixture {
                 format!("/v1/client/sign_ins/{sia}/attempt_first_factor"),
                 &self.attempts,
             ),
+            (
+                Method::POST,
+                format!("/v1/client/sign_ins/{sia}/prepare_first_factor"),
+                &self.attempts,
+            ),
+            (
+                Method::POST,
+                format!("/v1/client/sign_ins/{sia}/reset_password"),
+                &self.attempts,
+            ),
+            (
+                Method::POST,
+                format!("/v1/client/sign_ins/{sia}/prepare_second_factor"),
+                &self.attempts,
+            ),
+            (
+                Method::POST,
+                format!("/v1/client/sign_ins/{sia}/attempt_second_factor"),
+                &self.attempts,
+            ),
             (Method::POST, "/v1/client/sign_ups".into(), &self.attempts),
             (
                 Method::PATCH,
@@ -146,6 +167,12 @@ impl Fixture {
                 "/v1/me/change_password".into(),
                 &self.signed_in,
             ),
+            (
+                Method::POST,
+                "/v1/me/email_addresses".into(),
+                &self.signed_in,
+            ),
+            (Method::POST, "/v1/me/phone_numbers".into(), &self.signed_in),
         ]
     }
 
@@ -627,6 +654,257 @@ async fn try_send(rb: reqwest::RequestBuilder) -> Result<Resp, reqwest::Error> {
         headers,
         body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Passwordless steps
+
+async fn passwordless_steps_refuse_bad_input(db: DbKind) {
+    let fx = Fixture::start(db).await;
+    let (a, s) = (&fx.attempts, &fx.signed_in);
+    let sia = &fx.sign_in_id;
+    let step = |action: &str, body: Value| {
+        let path = format!("/v1/client/sign_ins/{sia}/{action}");
+        async move { a.post(&path, body).await }
+    };
+    let big = "9".repeat(100_000);
+    let redirect = format!("{}/done", fx.server.public_url);
+
+    // Strategies: missing, of the wrong type, unknown, or enormous.
+    assert_param_error(
+        &step("prepare_first_factor", json!({})).await,
+        "form_param_missing",
+        "strategy",
+    );
+    for strategy in [
+        json!(5),
+        json!("carrier_pigeon"),
+        json!("password"),
+        json!(big),
+    ] {
+        let r = step("prepare_first_factor", json!({"strategy": strategy})).await;
+        assert_param_error(&r, "form_param_format_invalid", "strategy");
+        assert!(
+            r.body.to_string().len() < 1000,
+            "the error does not echo it: {}",
+            r.body
+        );
+        if strategy != "password" {
+            let r = step(
+                "attempt_first_factor",
+                json!({"strategy": strategy, "code": "123456"}),
+            )
+            .await;
+            assert_param_error(&r, "form_param_format_invalid", "strategy");
+        }
+    }
+    // Ids that are not this sign-in's, of the wrong type, or enormous.
+    for id in [json!("idn_0000000000000000000000000"), json!(big)] {
+        let r = step(
+            "prepare_first_factor",
+            json!({"strategy": "email_code", "email_address_id": id}),
+        )
+        .await;
+        assert_param_error(&r, "form_param_format_invalid", "email_address_id");
+    }
+    let r = step(
+        "prepare_first_factor",
+        json!({"strategy": "email_code", "email_address_id": ["x"]}),
+    )
+    .await;
+    assert_param_error(&r, "form_param_format_invalid", "email_address_id");
+    // Magic links need an allowed redirect of sane length.
+    for url in [
+        json!(null),
+        json!(format!("{redirect}?{big}")),
+        json!("https://evil.example/"),
+        json!(7),
+    ] {
+        let r = step(
+            "prepare_first_factor",
+            json!({"strategy": "email_link", "redirect_url": url}),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{url}: {}", r.body);
+        assert_eq!(
+            r.body["errors"][0]["meta"]["param_name"], "redirect_url",
+            "{}",
+            r.body
+        );
+    }
+    // Codes: missing, before one was sent, wrong type, enormous.
+    assert_param_error(
+        &step("attempt_first_factor", json!({"strategy": "email_code"})).await,
+        "form_param_missing",
+        "code",
+    );
+    assert_error(
+        &step(
+            "attempt_first_factor",
+            json!({"strategy": "email_code", "code": "123456"}),
+        )
+        .await,
+        422,
+        "verification_failed",
+    );
+    assert_param_error(
+        &step(
+            "attempt_first_factor",
+            json!({"strategy": "email_code", "code": 123456}),
+        )
+        .await,
+        "form_param_format_invalid",
+        "code",
+    );
+    assert_eq!(
+        step("prepare_first_factor", json!({"strategy": "email_code"}))
+            .await
+            .status,
+        200
+    );
+    assert_param_error(
+        &step(
+            "attempt_first_factor",
+            json!({"strategy": "email_code", "code": big}),
+        )
+        .await,
+        "form_code_incorrect",
+        "code",
+    );
+    // Steps of another state.
+    assert_error(
+        &step("reset_password", json!({"password": PASSWORD})).await,
+        422,
+        "sign_in_invalid_state",
+    );
+    assert_param_error(
+        &step("reset_password", json!({})).await,
+        "form_param_missing",
+        "password",
+    );
+    assert_error(
+        &step("prepare_second_factor", json!({"strategy": "phone_code"})).await,
+        422,
+        "sign_in_invalid_state",
+    );
+    assert_error(
+        &step(
+            "attempt_second_factor",
+            json!({"strategy": "phone_code", "code": "1"}),
+        )
+        .await,
+        422,
+        "sign_in_invalid_state",
+    );
+    // Forms work like JSON.
+    let r = a
+        .send(
+            a.request(
+                Method::POST,
+                &format!("/v1/client/sign_ins/{sia}/attempt_first_factor"),
+            )
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form(&[("strategy", "email_code"), ("code", "")])),
+        )
+        .await;
+    assert_param_error(&r, "form_param_missing", "code");
+
+    // Another client's attempts are not found, whatever the step.
+    let other = fx.server.browser();
+    let theirs = other
+        .post(
+            "/v1/client/sign_ins",
+            json!({"identifier": "user@example.com"}),
+        )
+        .await
+        .body["response"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let their_sign_up = other
+        .post(
+            "/v1/client/sign_ups",
+            json!({"email_address": "theirs@example.com"}),
+        )
+        .await
+        .body["response"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for (path, body) in [
+        (
+            format!("/v1/client/sign_ins/{theirs}/prepare_first_factor"),
+            json!({"strategy": "email_code"}),
+        ),
+        (
+            format!("/v1/client/sign_ins/{theirs}/attempt_first_factor"),
+            json!({"strategy": "email_code", "code": "123456"}),
+        ),
+        (
+            format!("/v1/client/sign_ins/{theirs}/reset_password"),
+            json!({"password": PASSWORD}),
+        ),
+        (
+            format!("/v1/client/sign_ins/{theirs}/prepare_second_factor"),
+            json!({"strategy": "phone_code"}),
+        ),
+        (
+            format!("/v1/client/sign_ins/{theirs}/attempt_second_factor"),
+            json!({"strategy": "phone_code", "code": "123456"}),
+        ),
+        (
+            format!("/v1/client/sign_ups/{their_sign_up}/prepare_verification"),
+            json!({"strategy": "email_link", "redirect_url": redirect}),
+        ),
+    ] {
+        assert_error(&a.post(&path, body).await, 404, "resource_not_found");
+    }
+    // Sign-up verification: unknown strategies, a field the sign-up lacks.
+    let sua = &fx.sign_up_id;
+    let r = a
+        .post(
+            &format!("/v1/client/sign_ups/{sua}/prepare_verification"),
+            json!({"strategy": "carrier_pigeon"}),
+        )
+        .await;
+    assert_param_error(&r, "form_param_format_invalid", "strategy");
+    let r = a
+        .post(
+            &format!("/v1/client/sign_ups/{sua}/prepare_verification"),
+            json!({"strategy": "phone_code"}),
+        )
+        .await;
+    assert_param_error(&r, "form_param_missing", "phone_number");
+    // The link target: a missing or enormous token.
+    assert_param_error(&s.get("/v1/verify").await, "form_param_missing", "token");
+    let r = s
+        .get(&format!("/v1/verify?token={}", "t".repeat(8_000)))
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.headers["location"]
+        .to_str()
+        .unwrap()
+        .ends_with("__gatehouse_status=failed"));
+    // /v1/me identifiers: wrong types and enormous values.
+    let r = s
+        .post(
+            "/v1/me/email_addresses",
+            json!({"email_address": ["a@b.co"]}),
+        )
+        .await;
+    assert_param_error(&r, "form_param_format_invalid", "email_address");
+    let r = s
+        .post("/v1/me/email_addresses", json!({"email_address": big}))
+        .await;
+    assert_param_error(&r, "form_param_format_invalid", "email_address");
+    let r = s
+        .post(
+            "/v1/me/email_addresses/idn_x/attempt_verification",
+            json!({"code": big}),
+        )
+        .await;
+    assert_error(&r, 404, "resource_not_found");
+    fx.server.stop().await;
 }
 
 // ---------------------------------------------------------------------------------------
