@@ -1,6 +1,7 @@
 //! What the real binary writes: a full flow — sign-up with an email
-//! code, password sign-in (right and wrong), tokens, `/v1/me`, handshake, sign-out and
-//! Backend API calls — leaves no password, code, token, cookie value or key in stdout or
+//! code, password sign-in (right and wrong), sign-in with an email code and with a magic
+//! link, a password reset, tokens, `/v1/me`, handshake, sign-out and Backend API calls —
+//! leaves no password, code, link token, session token, cookie value or key in stdout or
 //! stderr, even at `debug`; request log lines are JSON with a request id, and a client's
 //! `X-Request-Id` is echoed and logged.
 
@@ -11,7 +12,7 @@ use std::collections::BTreeSet;
 
 use process_support::{ProcEnv, Server};
 use serde_json::{json, Value};
-use support::{Browser, DbKind, Resp, TestDb, PASSWORD, TEST_MASTER_KEY, TEST_SECRET_KEY};
+use support::{Admin, Browser, DbKind, Resp, TestDb, PASSWORD, TEST_MASTER_KEY, TEST_SECRET_KEY};
 
 both_dbs!(no_secrets_in_logs_and_request_ids);
 
@@ -23,6 +24,7 @@ const EMAIL: &str = "Log.User@example.com";
 #[derive(Default)]
 struct Secrets {
     codes: BTreeSet<String>,
+    link_tokens: BTreeSet<String>,
     jwts: BTreeSet<String>,
     client_values: BTreeSet<String>,
 }
@@ -41,6 +43,60 @@ impl Secrets {
         self.jwts.insert(jwt.clone());
         jwt
     }
+}
+
+/// The text of the newest message the dev outbox holds for `to`.
+async fn newest_message(admin: &Admin, to: &str) -> String {
+    let outbox = admin.get(&format!("/v1/dev/outbox?to={to}")).await;
+    assert_eq!(outbox.status, 200, "{}", outbox.body);
+    outbox.body["data"][0]["text"]
+        .as_str()
+        .expect("a message")
+        .to_string()
+}
+
+/// The first six digits of a message: its code.
+fn code_in(text: &str) -> String {
+    let code: String = text
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(6)
+        .collect();
+    assert_eq!(code.len(), 6, "{text}");
+    code
+}
+
+/// Starts a sign-in and sends its first factor; returns the sign-in id.
+async fn sign_in_with(browser: &Browser, strategy: &str, extra: Value) -> String {
+    let r = browser
+        .post("/v1/client/sign_ins", json!({"identifier": EMAIL}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["response"]["id"].as_str().unwrap().to_string();
+    let mut body = json!({"strategy": strategy});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let r = browser
+        .post(
+            &format!("/v1/client/sign_ins/{id}/prepare_first_factor"),
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    id
+}
+
+/// Attempts a sign-in's first factor with a code.
+async fn attempt_code(browser: &Browser, id: &str, strategy: &str, code: &str) -> Resp {
+    let r = browser
+        .post(
+            &format!("/v1/client/sign_ins/{id}/attempt_first_factor"),
+            json!({"strategy": strategy, "code": code}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r
 }
 
 /// Whether `code` occurs in `text` as a number of its own: not inside a longer run of
@@ -162,6 +218,44 @@ async fn no_secrets_in_logs_and_request_ids(kind: DbKind) {
     secrets.client_of(&other_browser);
     secrets.jwt(&other_browser.mint(&session).await);
 
+    // Passwordless: an email code, a magic link and a password reset.
+    let by_code = server.browser();
+    let id = sign_in_with(&by_code, "email_code", json!({})).await;
+    let code = code_in(&newest_message(&admin, EMAIL).await);
+    secrets.codes.insert(code.clone());
+    let r = attempt_code(&by_code, &id, "email_code", &code).await;
+    assert_eq!(r.body["response"]["status"], "complete", "{}", r.body);
+    secrets.client_of(&by_code);
+    let by_link = server.browser();
+    let redirect = format!("{}/done", server.public_url);
+    sign_in_with(&by_link, "email_link", json!({"redirect_url": redirect})).await;
+    let text = newest_message(&admin, EMAIL).await;
+    let start = text.find("/v1/verify?token=").expect("a link");
+    let link: String = text[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    secrets
+        .link_tokens
+        .insert(link.trim_start_matches("/v1/verify?token=").to_string());
+    let r = by_link.get(&link).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    secrets.client_of(&by_link);
+    let resetting = server.browser();
+    let id = sign_in_with(&resetting, "reset_password_email_code", json!({})).await;
+    let code = code_in(&newest_message(&admin, EMAIL).await);
+    secrets.codes.insert(code.clone());
+    let r = attempt_code(&resetting, &id, "reset_password_email_code", &code).await;
+    assert_eq!(r.body["response"]["status"], "needs_new_password");
+    let r = resetting
+        .post(
+            &format!("/v1/client/sign_ins/{id}/reset_password"),
+            json!({"password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(r.body["response"]["status"], "complete", "{}", r.body);
+    secrets.client_of(&resetting);
+
     // Backend API with the secret key (and once with a wrong one).
     let r = admin.get(&format!("/v1/users?email_address={EMAIL}")).await;
     assert_eq!(r.body["total_count"], 1, "{}", r.body);
@@ -255,6 +349,15 @@ async fn no_secrets_in_logs_and_request_ids(kind: DbKind) {
             "the code {code} is in the logs:\n{output}"
         );
     }
+    assert_eq!(secrets.link_tokens.len(), 1);
+    for token in &secrets.link_tokens {
+        assert!(token.len() >= 43, "{token}");
+        assert!(
+            !output.contains(token.as_str()),
+            "a link token is in the logs:\n{output}"
+        );
+    }
+    assert!(secrets.codes.len() >= 3, "{:?}", secrets.codes);
     assert!(secrets.jwts.len() >= 4);
     for jwt in &secrets.jwts {
         let signature = jwt.rsplit('.').next().unwrap();
@@ -269,7 +372,7 @@ async fn no_secrets_in_logs_and_request_ids(kind: DbKind) {
         "something like a JWT is in the logs:\n{output}"
     );
     assert!(
-        secrets.client_values.len() >= 3,
+        secrets.client_values.len() >= 6,
         "{:?}",
         secrets.client_values
     );
