@@ -12,6 +12,7 @@ both_dbs!(
     attempts_limited_per_identifier_across_ips,
     full_hash_queue_answers_429_at_once,
     sign_up_code_sends_and_attempts_share_the_identifier_budget,
+    code_sends_limited_per_ip_and_per_identifier,
 );
 
 const LIMITED: &str = "[auth]\nverify_email_at_sign_up = false\n[rate_limits]\ntrusted_proxies = [\"127.0.0.1/32\"]\nsign_in_create = \"3/1m\"\nfactor_attempts = \"100/1m\"\nper_identifier = \"4/1m\"\n";
@@ -158,4 +159,74 @@ async fn sign_up_code_sends_and_attempts_share_the_identifier_budget(db: DbKind)
         r.body
     );
     server.stop().await;
+}
+
+/// Starts a sign-in for `email` from `ip` and asks for an email code; returns the answer
+/// to the code request.
+async fn send_code_from(server: &TestServer, ip: &str, email: &str) -> support::Resp {
+    let b = server.browser();
+    let r = b
+        .send(
+            b.request(reqwest::Method::POST, "/v1/client/sign_ins")
+                .header("x-forwarded-for", ip)
+                .json(&json!({ "identifier": email })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = r.body["response"]["id"].as_str().unwrap();
+    b.send(
+        b.request(
+            reqwest::Method::POST,
+            &format!("/v1/client/sign_ins/{id}/prepare_first_factor"),
+        )
+        .header("x-forwarded-for", ip)
+        .json(&json!({"strategy": "email_code"})),
+    )
+    .await
+}
+
+async fn code_sends_limited_per_ip_and_per_identifier(db: DbKind) {
+    // Per IP: three codes in ten minutes, to any addresses.
+    let toml = "[auth]\nverify_email_at_sign_up = false\n[rate_limits]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
+        sign_in_create = \"100/1m\"\ncode_sends = \"3/10m\"\nper_identifier = \"100/1m\"\n";
+    let server = TestServer::start_with(db, toml).await;
+    for n in 0..5 {
+        server
+            .create_user(&format!("user{n}@example.com"), PASSWORD)
+            .await;
+    }
+    for n in 0..3 {
+        let r = send_code_from(&server, "198.51.100.7", &format!("user{n}@example.com")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = send_code_from(&server, "198.51.100.7", "user3@example.com").await;
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.error_code(), "rate_limit_exceeded");
+    assert!(r.headers.get("retry-after").is_some());
+    let r = send_code_from(&server, "198.51.100.8", "user4@example.com").await;
+    assert_eq!(r.status, 200, "another IP has its own budget: {}", r.body);
+    server.stop().await;
+
+    // Per identifier: whatever the IP.
+    let toml = "[auth]\nverify_email_at_sign_up = false\n[rate_limits]\ntrusted_proxies = [\"127.0.0.1/32\"]\n\
+        sign_in_create = \"100/1m\"\ncode_sends = \"100/10m\"\nper_identifier = \"2/1m\"\n";
+    let server = TestServer::start_with(db, toml).await;
+    server.create_user("target@example.com", PASSWORD).await;
+    let codes = statuses_from_three_ips(&server).await;
+    assert_eq!(
+        codes,
+        [200, 200, 429],
+        "the third code to one address is refused"
+    );
+    server.stop().await;
+}
+
+/// Three code requests for one address from three IPs.
+async fn statuses_from_three_ips(server: &TestServer) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for ip in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+        let r = send_code_from(server, ip, "target@example.com").await;
+        statuses.push(r.status.as_u16());
+    }
+    statuses
 }
