@@ -4,13 +4,13 @@
 //! recorded, and the asking browser, polling `GET /v1/client/sign_ins/{id}`, goes on.
 
 use super::{
-    after_first_factor, already_complete, ensure_may_sign_in, load, user_of, verified_user,
-    NEEDS_FIRST_FACTOR,
+    after_first_factor, ensure_may_sign_in, load, user_of, verified_user, NEEDS_FIRST_FACTOR,
 };
 use crate::app::App;
 use crate::domain::clients::ClientCtx;
 use crate::domain::model::{parse_verification, verification_json, SignInAttempt, VERIFIED};
 use crate::domain::policy::EMAIL_LINK;
+use crate::domain::sessions;
 use crate::error::Error;
 use crate::store::StoredLink;
 
@@ -57,6 +57,7 @@ pub async fn link_opened(app: &App, ctx: &mut ClientCtx, link: &StoredLink) -> R
     }
     metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
     if same {
+        sessions::ensure_can_sign_in(app, ctx).await?;
         return after_first_factor(app, ctx, &mut a, &user).await;
     }
     a.updated_at = now;
@@ -76,10 +77,16 @@ pub async fn poll(app: &App, ctx: &mut ClientCtx, id: &str) -> Result<SignInAtte
     }
     let user = verified_user(app, &a).await?;
     ensure_may_sign_in(&user.user, app.now())?;
-    match after_first_factor(app, ctx, &mut a, &user).await {
-        // Another poll of this client finished it first.
-        Err(e) if e.code == already_complete().code => load(app, ctx, id).await,
+    let finished = match sessions::ensure_can_sign_in(app, ctx).await {
+        Ok(()) => after_first_factor(app, ctx, &mut a, &user).await,
         Err(e) => Err(e),
+    };
+    match finished {
         Ok(()) => Ok(a),
+        // Another poll of this client may have finished it first.
+        Err(e) => match load(app, ctx, id).await? {
+            done if done.status != NEEDS_FIRST_FACTOR => Ok(done),
+            _ => Err(e),
+        },
     }
 }
