@@ -48,10 +48,8 @@ pub async fn send(app: &App, subject: &str, strategy: &str, via: Via<'_>) -> Res
     let now = app.now();
     let target = via.target();
     if let Some(previous) = app.store.current_code(subject, strategy).await? {
-        let wait = previous.created_at + RESEND_COOLDOWN_MS - now;
-        if previous.target == target && previous.consumed_at.is_none() && wait > 0 {
-            return Err(Error::rate_limited((wait as u64).div_ceil(1000)));
-        }
+        let unused_to_target = previous.target == target && previous.consumed_at.is_none();
+        check_cooldown(now, previous.created_at, unused_to_target)?;
     }
     let code = random::random_digits(6);
     let expire_at = now + CODE_LIFETIME_MS;
@@ -81,6 +79,16 @@ pub async fn send(app: &App, subject: &str, strategy: &str, via: Via<'_>) -> Res
     };
     queued.commit(tx).await?;
     Ok(expire_at)
+}
+
+/// The resend cooldown: another code (or link) for the same attempt and target within
+/// 30 s of an unused one is `rate_limit_exceeded`, with the seconds left.
+pub fn check_cooldown(now: i64, previous_at: i64, unused_to_target: bool) -> Result<(), Error> {
+    let wait = previous_at + RESEND_COOLDOWN_MS - now;
+    if unused_to_target && wait > 0 {
+        return Err(Error::rate_limited((wait as u64).div_ceil(1000)));
+    }
+    Ok(())
 }
 
 /// What a code attempt came to.

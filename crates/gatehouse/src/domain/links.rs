@@ -7,7 +7,10 @@ use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::crypto::{ids, random};
 use crate::delivery::{self, Queued};
-use crate::domain::codes::RESEND_COOLDOWN_MS;
+use crate::domain::clients::ClientCtx;
+use crate::domain::codes;
+use crate::domain::model::{parse_verification, Verification, VERIFIED};
+use crate::domain::policy::EMAIL_LINK;
 use crate::error::Error;
 use crate::store::StoredLink;
 
@@ -54,10 +57,8 @@ pub fn check_redirect(app: &App, url: Option<&str>) -> Result<String, Error> {
 pub async fn send(app: &App, req: LinkRequest<'_>) -> Result<i64, Error> {
     let now = app.now();
     if let Some(previous) = app.store.current_link(req.subject).await? {
-        let wait = previous.created_at + RESEND_COOLDOWN_MS - now;
-        if previous.target == req.to && previous.consumed_at.is_none() && wait > 0 {
-            return Err(Error::rate_limited((wait as u64).div_ceil(1000)));
-        }
+        let unused_to_target = previous.target == req.to && previous.consumed_at.is_none();
+        codes::check_cooldown(now, previous.created_at, unused_to_target)?;
     }
     let token = random::random_token();
     let expire_at = now + LINK_LIFETIME_MS;
@@ -120,6 +121,28 @@ pub async fn redeem(app: &App, token: &str) -> Result<Redeemed, Error> {
         return Ok(Redeemed::Used(link));
     }
     Ok(Redeemed::Verified(link))
+}
+
+pub const SAME_CLIENT: &str = "same_client";
+pub const OTHER_CLIENT: &str = "other_client";
+
+/// Records on the verification a link carried that it was opened by the request of
+/// `ctx`; returns whether that is the client that asked for the link.
+pub fn mark_opened(v: &mut Verification, ctx: &ClientCtx, link: &StoredLink) -> bool {
+    let same = ctx.client.as_ref().is_some_and(|c| c.id == link.client_id);
+    v.status = VERIFIED.into();
+    v.verified_at_client = Some(if same { SAME_CLIENT } else { OTHER_CLIENT }.into());
+    same
+}
+
+/// A stored verification that waits for its link to be opened.
+pub fn awaiting(v: &Option<String>) -> Option<Verification> {
+    parse_verification(v).filter(|v| v.strategy == EMAIL_LINK && !v.is_verified())
+}
+
+/// Whether a stored verification was verified by opening its link.
+pub fn was_opened(v: &Option<String>) -> bool {
+    parse_verification(v).is_some_and(|v| v.strategy == EMAIL_LINK && v.is_verified())
 }
 
 /// `url` with `__gatehouse_status=<status>` added to its query.

@@ -16,7 +16,7 @@ mod second_factor;
 
 pub use factors::{supported_first_factors, supported_second_factors};
 pub use first_factor::{prepare_first_factor, PrepareParams};
-pub use link::{link_opened, poll, OTHER_CLIENT, SAME_CLIENT};
+pub use link::{link_opened, poll};
 pub use reset_password::reset_password;
 pub use second_factor::prepare_second_factor;
 

@@ -8,14 +8,12 @@ use super::{
 };
 use crate::app::App;
 use crate::domain::clients::ClientCtx;
-use crate::domain::model::{parse_verification, verification_json, SignInAttempt, VERIFIED};
+use crate::domain::links;
+use crate::domain::model::{verification_json, SignInAttempt};
 use crate::domain::policy::EMAIL_LINK;
 use crate::domain::sessions;
 use crate::error::Error;
 use crate::store::StoredLink;
-
-pub const SAME_CLIENT: &str = "same_client";
-pub const OTHER_CLIENT: &str = "other_client";
 
 /// A link of a sign-in was opened (and used up) by the request of `ctx`. Errors mean
 /// the sign-in cannot go on (finished, expired, banned...): the link counts as failed.
@@ -30,15 +28,11 @@ pub async fn link_opened(app: &App, ctx: &mut ClientCtx, link: &StoredLink) -> R
     if a.status != NEEDS_FIRST_FACTOR || a.abandon_at <= now {
         return Err(gone());
     }
-    let mut v = parse_verification(&a.first_factor)
-        .filter(|v| v.strategy == EMAIL_LINK && !v.is_verified())
-        .ok_or_else(gone)?;
+    let mut v = links::awaiting(&a.first_factor).ok_or_else(gone)?;
     let user = user_of(app, &a).await?.ok_or_else(gone)?;
     let user_id = user.user.id.clone();
     ensure_may_sign_in(&user.user, now)?;
-    let same = ctx.client.as_ref().is_some_and(|c| c.id == link.client_id);
-    v.status = VERIFIED.into();
-    v.verified_at_client = Some(if same { SAME_CLIENT } else { OTHER_CLIENT }.into());
+    let same = links::mark_opened(&mut v, ctx, link);
     a.first_factor = Some(verification_json(&v));
     a.first_factor_at = Some(now);
     app.store.record_successful_password(&user_id).await?;
@@ -70,8 +64,7 @@ pub async fn link_opened(app: &App, ctx: &mut ClientCtx, link: &StoredLink) -> R
 /// client).
 pub async fn poll(app: &App, ctx: &mut ClientCtx, id: &str) -> Result<SignInAttempt, Error> {
     let mut a = load(app, ctx, id).await?;
-    let verified_elsewhere = parse_verification(&a.first_factor)
-        .is_some_and(|v| v.strategy == EMAIL_LINK && v.is_verified());
+    let verified_elsewhere = links::was_opened(&a.first_factor);
     if a.status != NEEDS_FIRST_FACTOR || a.abandon_at <= app.now() || !verified_elsewhere {
         return Ok(a);
     }

@@ -10,12 +10,9 @@ use crate::delivery::CodeEmail;
 use crate::domain::clients::ClientCtx;
 use crate::domain::codes::{self, Via};
 use crate::domain::links::{self, LinkRequest, FLOW_SIGN_UP};
-use crate::domain::model::{
-    parse_verification, verification_json, SignUpAttempt, Verification, VERIFIED,
-};
+use crate::domain::model::{parse_verification, verification_json, SignUpAttempt, Verification};
 use crate::domain::policy::{self, EMAIL_CODE, EMAIL_LINK, PHONE_CODE};
-use crate::domain::rate_limit;
-use crate::domain::sign_in::{OTHER_CLIENT, SAME_CLIENT};
+use crate::domain::{rate_limit, sessions};
 use crate::error::Error;
 use crate::store::StoredLink;
 
@@ -151,15 +148,11 @@ pub async fn link_opened(app: &App, ctx: &mut ClientCtx, link: &StoredLink) -> R
     if !open || a.email_address.as_deref() != Some(link.target.as_str()) {
         return Err(gone());
     }
-    let mut v = parse_verification(&a.email_verification)
-        .filter(|v| v.strategy == EMAIL_LINK && !v.is_verified())
-        .ok_or_else(gone)?;
-    let same = ctx.client.as_ref().is_some_and(|c| c.id == link.client_id);
-    v.status = VERIFIED.into();
-    v.verified_at_client = Some(if same { SAME_CLIENT } else { OTHER_CLIENT }.into());
+    let mut v = links::awaiting(&a.email_verification).ok_or_else(gone)?;
+    let same = links::mark_opened(&mut v, ctx, link);
     a.email_verification = Some(verification_json(&v));
     a.updated_at = app.now();
-    if same && is_ready(app, &a) {
+    if same && is_ready(app, &a) && sessions::ensure_can_sign_in(app, ctx).await.is_ok() {
         return complete_if_ready(app, ctx, &mut a).await;
     }
     app.store.save_sign_up(&a).await?;
@@ -170,8 +163,7 @@ pub async fn link_opened(app: &App, ctx: &mut ClientCtx, link: &StoredLink) -> R
 /// by a link opened in another browser completes here once nothing else is missing.
 pub async fn poll(app: &App, ctx: &mut ClientCtx, id: &str) -> Result<SignUpAttempt, Error> {
     let mut a = load(app, ctx, id).await?;
-    let verified_by_link = parse_verification(&a.email_verification)
-        .is_some_and(|v| v.strategy == EMAIL_LINK && v.is_verified());
+    let verified_by_link = links::was_opened(&a.email_verification);
     let open = a.status == STATUS_MISSING && a.abandon_at > app.now();
     if !(open && verified_by_link && is_ready(app, &a)) {
         return Ok(a);
