@@ -1,7 +1,7 @@
 //! Delivery benchmarks, as ratios measured in one run (`cargo bench -p gatehouse --bench
 //! delivery`; see docs/PERFORMANCE.md):
 //!
-//! 1. Latency of `POST /v1/client/sign_ups/{id}/prepare_verification` (strategy
+//! 1. Latency of `POST /v1/client/sign_ins/{id}/prepare_first_factor` (strategy
 //!    `email_code`, which queues a code email) on a server whose SMTP server takes 2 s per
 //!    message, over the same on a server whose SMTP server answers at once. Target ≤ 1.2.
 //! 2. Outbox drain rate (messages queued in the database, sent by the real binary's
@@ -81,25 +81,35 @@ fn stats(mut ms: Vec<f64>) -> Stats {
     }
 }
 
-/// Times `n` code requests, each on a sign-up made just before (not timed).
+/// Times `n` sign-in code requests (`prepare_first_factor` with `email_code`), each for
+/// a user created and a sign-in started just before (not timed).
 async fn time_code_requests(server: &Server, n: usize, counter: &mut usize) -> Vec<f64> {
+    let admin = server.admin();
     let browser = server.browser();
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         *counter += 1;
-        let r = browser
-            .post(
-                "/v1/client/sign_ups",
-                json!({"email_address": format!("bench{counter}@example.com")}),
-            )
+        let email = format!("bench{counter}@example.com");
+        let r = admin
+            .post("/v1/users", json!({"email_address": [email]}))
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
-        let id = r.body["response"]["id"].as_str().unwrap().to_string();
+        let r = browser
+            .post("/v1/client/sign_ins", json!({"identifier": email}))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let attempt = &r.body["response"];
+        let id = attempt["id"].as_str().unwrap().to_string();
+        let factor = attempt["supported_first_factors"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["strategy"] == "email_code"))
+            .unwrap_or_else(|| panic!("no email_code factor: {}", r.body));
+        let email_id = factor["email_address_id"].as_str().unwrap().to_string();
         let started = Instant::now();
         let r = browser
             .post(
-                &format!("/v1/client/sign_ups/{id}/prepare_verification"),
-                json!({"strategy": "email_code"}),
+                &format!("/v1/client/sign_ins/{id}/prepare_first_factor"),
+                json!({"strategy": "email_code", "email_address_id": email_id}),
             )
             .await;
         out.push(started.elapsed().as_secs_f64() * 1000.0);
