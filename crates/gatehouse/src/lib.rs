@@ -12,5 +12,6 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod outbound;
 pub mod server;
 pub mod store;

@@ -1,9 +1,8 @@
 //! SMS through the Twilio Messages API (or any provider that speaks it):
 //! `POST {base_url}/2010-04-01/Accounts/{sid}/Messages.json` with the form fields `To`,
 //! `From` (or `MessagingServiceSid`) and `Body`, HTTP basic auth `sid:token`. The client
-//! is hyper with rustls on aws-lc-rs and the Mozilla roots, keeping connections alive.
+//! is the shared outbound one (`crate::outbound`), keeping connections alive.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,10 +10,6 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{header, Request, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::sender::{SendError, Sender};
 use crate::config::SmsConfig;
@@ -24,7 +19,7 @@ use crate::store::OutboxMessage;
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
 pub struct TwilioSender {
-    http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    http: crate::outbound::HttpsClient,
     url: String,
     authorization: String,
     from_field: &'static str,
@@ -42,27 +37,11 @@ impl std::fmt::Debug for TwilioSender {
 
 impl TwilioSender {
     pub fn new(config: &SmsConfig) -> anyhow::Result<TwilioSender> {
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(config.timeout.0));
-        http.enforce_http(false);
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
         let sid = config.account_sid.clone().unwrap_or_default();
         let token = config.auth_token.clone().unwrap_or_default();
         let from = config.from.clone().unwrap_or_default();
         Ok(TwilioSender {
-            http: Client::builder(TokioExecutor::new()).build(connector),
+            http: crate::outbound::https_client(config.timeout.0)?,
             url: format!(
                 "{}/2010-04-01/Accounts/{sid}/Messages.json",
                 config.base_url.trim_end_matches('/')
