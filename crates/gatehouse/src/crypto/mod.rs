@@ -8,6 +8,8 @@ pub mod digest;
 pub mod ids;
 pub mod jws;
 pub mod password;
+pub mod pem;
+pub mod pkce;
 pub mod random;
 pub mod sealed;
 pub mod totp;

@@ -115,6 +115,17 @@ impl MasterKey {
             .map_err(|_| SealError::Authentication)
     }
 
+    /// [`seal`](Self::seal) for text columns: the sealed bytes as standard base64.
+    pub fn seal_text(&self, plaintext: &str, aad: &str) -> String {
+        STANDARD.encode(self.seal(plaintext.as_bytes(), aad.as_bytes()))
+    }
+
+    /// Opens what [`seal_text`](Self::seal_text) sealed with the same `aad`.
+    pub fn open_text(&self, sealed: &str, aad: &str) -> Result<String, SealError> {
+        let bytes = STANDARD.decode(sealed).map_err(|_| SealError::Truncated)?;
+        String::from_utf8(self.open(&bytes, aad.as_bytes())?).map_err(|_| SealError::Truncated)
+    }
+
     fn cipher(&self) -> Aes256Gcm {
         Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&self.0))
     }
@@ -206,6 +217,22 @@ mod tests {
         let short = MasterKey::from_base64(&STANDARD.encode([0u8; 16])).unwrap_err();
         assert_eq!(short, MasterKeyError::WrongLength(16));
         assert!(short.to_string().contains("exactly 32 bytes"));
+    }
+
+    #[test]
+    fn text_round_trip_is_bound_to_its_aad() {
+        let key = MasterKey::generate();
+        let sealed = key.seal_text("gho_token", "external_account:eac_1:access");
+        assert!(!sealed.contains("gho_token"));
+        assert_eq!(
+            key.open_text(&sealed, "external_account:eac_1:access")
+                .unwrap(),
+            "gho_token"
+        );
+        assert!(key
+            .open_text(&sealed, "external_account:eac_2:access")
+            .is_err());
+        assert!(key.open_text("not base64!", "x").is_err());
     }
 
     #[test]
