@@ -13,9 +13,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 use crate::crypto::jws::Algorithm;
 
 mod delivery;
+mod oauth;
 pub use delivery::{
     DeliveryConfig, EmailConfig, EmailTransport, SmsConfig, SmsTransport, SmtpTls, SmtpUrl,
 };
+pub use oauth::{OAuthProviderConfig, ProviderKind};
 
 /// Environment variables with the `GATEHOUSE_` prefix that are not configuration keys
 /// (`user_password` is read by `gatehouse users create`).
@@ -54,6 +56,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub rate_limits: RateLimitsConfig,
     pub limits: LimitsConfig,
+    /// `[oauth.<name>]`: social sign-in providers, by name (the strategy is `oauth_<name>`).
+    pub oauth: std::collections::BTreeMap<String, OAuthProviderConfig>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +172,7 @@ impl Default for Config {
             delivery: DeliveryConfig::default(),
             rate_limits: RateLimitsConfig::default(),
             limits: LimitsConfig::default(),
+            oauth: Default::default(),
         }
     }
 }
@@ -428,6 +433,7 @@ impl Config {
         self.email.validate()?;
         self.sms.validate()?;
         self.delivery.validate()?;
+        oauth::validate(&mut self.oauth)?;
         for cidr in &self.rate_limits.trusted_proxies {
             if crate::http::client_ip::Cidr::parse(cidr).is_none() {
                 return bad(
