@@ -30,6 +30,8 @@ pub struct App {
     pub delivery: Delivery,
     /// `ins_...`: this instance's id, created with the database.
     pub instance_id: String,
+    /// The social sign-in providers of `[oauth.<name>]`.
+    pub oauth: crate::oauth::Providers,
 }
 
 pub type AppRef = Arc<App>;
@@ -53,6 +55,7 @@ impl App {
     ) -> anyhow::Result<(AppRef, StartupNotes)> {
         let mut notes = StartupNotes::default();
         let delivery = Delivery::from_config(&config)?;
+        let oauth = crate::oauth::Providers::from_config(&config)?;
         let store = Store::open(&config.effective_database_url())
             .await
             .with_context(|| {
@@ -86,6 +89,7 @@ impl App {
             password_policy,
             delivery,
             instance_id,
+            oauth,
         };
         Ok((Arc::new(app), notes))
     }

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod oauth;
 pub mod outbound;
 pub mod server;
 pub mod store;
