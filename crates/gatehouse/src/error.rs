@@ -52,6 +52,7 @@ impl Error {
             "method_not_allowed" => 405,
             "request_body_too_large" => 413,
             "rate_limit_exceeded" => 429,
+            "provider_unavailable" => 502,
             "service_unavailable" => 503,
             "internal_error" => 500,
             _ => 422,

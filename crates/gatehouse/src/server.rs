@@ -80,7 +80,8 @@ pub async fn serve(
 }
 
 /// Key refresh (rotations by other processes reach this one within seconds) and pruning
-/// of spent rate counters and of magic links a week past their expiry.
+/// of spent rate counters, of magic links a week past their expiry and of social sign-in
+/// states a day past theirs.
 fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(KEY_REFRESH_INTERVAL);
@@ -102,6 +103,9 @@ fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
                 }
                 if let Err(e) = app.store.prune_links(app.now() - 7 * day).await {
                     tracing::warn!(error = %e, "could not prune magic links");
+                }
+                if let Err(e) = app.store.prune_oauth_states(app.now() - day).await {
+                    tracing::warn!(error = %e, "could not prune social sign-in states");
                 }
             }
         }

@@ -39,14 +39,20 @@ pub struct LinkRequest<'a> {
 /// The `redirect_url` of a link flow: present, at most 2048 characters, and on the
 /// public or an allowed origin.
 pub fn check_redirect(app: &App, url: Option<&str>) -> Result<String, Error> {
+    check_redirect_param(app, "redirect_url", url)
+}
+
+/// A redirect URL given as `param`: present, at most 2048 characters, and on the public
+/// or an allowed origin.
+pub fn check_redirect_param(app: &App, param: &str, url: Option<&str>) -> Result<String, Error> {
     let url = url
         .map(str::trim)
         .filter(|u| !u.is_empty())
-        .ok_or_else(|| Error::param_missing("redirect_url"))?;
+        .ok_or_else(|| Error::param_missing(param))?;
     if url.len() > MAX_REDIRECT_URL || !app.config.redirect_allowed(url) {
         return Err(Error::param_invalid(
-            "redirect_url",
-            "redirect_url must be an absolute URL on an allowed origin.",
+            param,
+            format!("{param} must be an absolute URL on an allowed origin."),
         ));
     }
     Ok(url.to_string())

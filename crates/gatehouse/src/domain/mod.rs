@@ -15,6 +15,7 @@ pub mod rate_limit;
 pub mod sessions;
 pub mod sign_in;
 pub mod sign_up;
+pub mod social;
 pub mod tokens;
 pub mod user_agent;
 pub mod user_identifiers;

@@ -84,11 +84,59 @@ impl Identifier {
 pub const KIND_EMAIL: &str = "email_address";
 pub const KIND_PHONE: &str = "phone_number";
 
-/// A user with the identifiers it owns.
+/// A user with the identifiers and external accounts it owns.
 #[derive(Debug, Clone)]
 pub struct UserRecord {
     pub user: User,
     pub identifiers: Vec<Identifier>,
+    pub external_accounts: Vec<ExternalAccount>,
+}
+
+/// An account at a social sign-in provider, linked to a user. The provider's tokens are
+/// stored sealed with the master key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExternalAccount {
+    pub id: String,
+    pub user_id: String,
+    /// The provider's name in the configuration (`google`, ...).
+    pub provider: String,
+    pub provider_user_id: String,
+    pub email_address: Option<String>,
+    pub email_verified: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub avatar_url: Option<String>,
+    pub sealed_access_token: Option<String>,
+    pub sealed_refresh_token: Option<String>,
+    pub token_expire_at: Option<i64>,
+    pub scopes: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One trip to a provider: the hashed `state` and nonce, the sealed PKCE verifier, the
+/// flow and client it belongs to, and where the browser goes afterwards.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OAuthState {
+    pub id: String,
+    pub state_hash: String,
+    /// `sign_in`, `sign_up` or `link`.
+    pub flow: String,
+    /// The attempt id, or the user id for `link`.
+    pub subject: String,
+    pub client_id: String,
+    pub provider: String,
+    pub sealed_verifier: String,
+    pub nonce_hash: Option<String>,
+    pub redirect_url: String,
+    pub action_complete_redirect_url: String,
+    pub expire_at: i64,
+    pub consumed_at: Option<i64>,
+    /// The verified profile and tokens (sealed JSON), kept while a sign-in waits to be
+    /// transferred to a sign-up.
+    pub sealed_result: Option<String>,
+    pub created_at: i64,
 }
 
 impl UserRecord {
@@ -260,10 +308,20 @@ pub struct Verification {
     /// The address or number itself, which the code is bound to. Never rendered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Social sign-in: the provider's authorization URL, sealed (it carries the
+    /// `state`); rendered opened while the verification is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_verification_redirect_url: Option<String>,
+    /// Social sign-in: the `oauth_states` row of this verification. Never rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_state_id: Option<String>,
 }
 
 pub const VERIFIED: &str = "verified";
 pub const UNVERIFIED: &str = "unverified";
+/// A social sign-in that found no account: a sign-up can take it over (`transfer`).
+pub const TRANSFERABLE: &str = "transferable";
+pub const FAILED: &str = "failed";
 
 impl Verification {
     pub fn new(status: &str, strategy: &str, expire_at: Option<i64>) -> Self {
@@ -275,6 +333,8 @@ impl Verification {
             verified_at_client: None,
             identifier_id: None,
             target: None,
+            external_verification_redirect_url: None,
+            oauth_state_id: None,
         }
     }
 
@@ -331,6 +391,8 @@ pub struct SignUpAttempt {
     pub unsafe_metadata: String,
     pub email_verification: Option<String>,
     pub phone_verification: Option<String>,
+    /// Social sign-up: the verification of the provider account (JSON).
+    pub external_verification: Option<String>,
     pub created_user_id: Option<String>,
     pub created_session_id: Option<String>,
     pub abandon_at: i64,

@@ -11,12 +11,14 @@
 mod factors;
 mod first_factor;
 mod link;
+mod oauth;
 mod reset_password;
 mod second_factor;
 
 pub use factors::{supported_first_factors, supported_second_factors};
 pub use first_factor::{prepare_first_factor, PrepareParams};
 pub use link::{link_opened, poll};
+pub use oauth::{oauth_failed, oauth_verified, transferable};
 pub use reset_password::reset_password;
 pub use second_factor::prepare_second_factor;
 
@@ -32,7 +34,7 @@ use crate::domain::model::{
     UNVERIFIED, VERIFIED,
 };
 use crate::domain::sessions::{self, FactorTimes};
-use crate::domain::{codes, mfa, passwords, policy, rate_limit};
+use crate::domain::{codes, mfa, passwords, policy, rate_limit, social};
 use crate::error::Error;
 
 pub const NEEDS_IDENTIFIER: &str = "needs_identifier";
@@ -47,6 +49,10 @@ pub struct SignInParams {
     pub identifier: Option<String>,
     pub strategy: Option<String>,
     pub password: Option<String>,
+    /// Social sign-in: where the browser comes back to (refusals too).
+    pub redirect_url: Option<String>,
+    /// Social sign-in: where the browser goes once signed in (default `redirect_url`).
+    pub action_complete_redirect_url: Option<String>,
 }
 
 /// `POST /v1/client/sign_ins`.
@@ -63,7 +69,13 @@ pub async fn create(
     )
     .await?;
     sessions::ensure_can_sign_in(app, ctx).await?;
-    if let Some(s) = params.strategy.as_deref() {
+    let social_strategy = params
+        .strategy
+        .as_deref()
+        .filter(|s| social::is_oauth_strategy(s));
+    if let Some(s) = social_strategy {
+        social::provider_for(app, s)?;
+    } else if let Some(s) = params.strategy.as_deref() {
         if s != "password" {
             return Err(Error::param_invalid(
                 "strategy",
@@ -87,6 +99,14 @@ pub async fn create(
         updated_at: now,
         first_factor_at: None,
     };
+    if let Some(strategy) = social_strategy {
+        let redirect = params.redirect_url.as_deref();
+        let complete = params.action_complete_redirect_url.as_deref();
+        oauth::begin(app, &mut attempt, strategy, redirect, complete).await?;
+        app.store.save_sign_in_for_client(&attempt).await?;
+        ctx.reload(app).await?;
+        return Ok(attempt);
+    }
     if let Some(identifier) = params.identifier.as_deref() {
         identify(app, &mut attempt, identifier).await?;
     }

@@ -3,8 +3,10 @@
 //! session are created in one transaction). `abandoned` once past `abandon_at`.
 //! Verifying the email address or phone number is in `verification`.
 
+mod oauth;
 mod verification;
 
+pub use oauth::{oauth_failed, oauth_verified};
 pub use verification::{attempt_verification, link_opened, poll, prepare_verification};
 
 use serde_json::Value;
@@ -16,7 +18,7 @@ use crate::domain::clients::ClientCtx;
 use crate::domain::identifiers::{parse_email, parse_phone, parse_username};
 use crate::domain::model::{parse_verification, SignUpAttempt, Verification};
 use crate::domain::sessions::{self, FactorTimes};
-use crate::domain::{passwords, policy, rate_limit};
+use crate::domain::{passwords, policy, rate_limit, sign_in, social};
 use crate::error::Error;
 use crate::store::{NewIdentifier, NewUser, StoreError};
 
@@ -37,6 +39,13 @@ pub struct SignUpParams {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub unsafe_metadata: Option<Value>,
+    /// `oauth_<provider>`: sign up with a social provider (with `redirect_url` and
+    /// `action_complete_redirect_url`).
+    pub strategy: Option<String>,
+    pub redirect_url: Option<String>,
+    pub action_complete_redirect_url: Option<String>,
+    /// Take over the account of this client's `transferable` social sign-in.
+    pub transfer: Option<bool>,
 }
 
 /// The required, missing and unverified fields of an attempt as of now.
@@ -57,7 +66,8 @@ pub fn requirements(app: &App, a: &SignUpAttempt) -> Requirements {
     } else {
         required.push("username");
     }
-    if policy::first_factor_enabled(app, policy::PASSWORD) {
+    // A sign-up through a social provider needs no password.
+    if policy::first_factor_enabled(app, policy::PASSWORD) && !oauth::has_external(a) {
         required.push("password");
     }
     let present = |f: &str| match f {
@@ -116,6 +126,17 @@ pub async fn create(
     )
     .await?;
     sessions::ensure_can_sign_in(app, ctx).await?;
+    let social_strategy = params
+        .strategy
+        .clone()
+        .filter(|s| social::is_oauth_strategy(s));
+    if let Some(s) = social_strategy.as_deref() {
+        social::provider_for(app, s)?;
+    }
+    let transferred = match params.transfer {
+        Some(true) => Some(sign_in::transferable(app, ctx).await?),
+        _ => None,
+    };
     let client = ctx.ensure(app).await?;
     let now = app.now();
     let mut attempt = SignUpAttempt {
@@ -131,13 +152,27 @@ pub async fn create(
         unsafe_metadata: "{}".into(),
         email_verification: None,
         phone_verification: None,
+        external_verification: None,
         created_user_id: None,
         created_session_id: None,
         abandon_at: now + ATTEMPT_LIFETIME_MS,
         created_at: now,
         updated_at: now,
     };
+    let (redirect_url, complete_url) = (
+        params.redirect_url.clone(),
+        params.action_complete_redirect_url.clone(),
+    );
     apply(app, &mut attempt, params).await?;
+    if let Some((state_id, result)) = &transferred {
+        oauth::apply_external(app, &mut attempt, state_id, result).await?;
+    } else if let Some(strategy) = social_strategy.as_deref() {
+        let (redirect, complete) = (redirect_url.as_deref(), complete_url.as_deref());
+        oauth::begin(app, &mut attempt, strategy, redirect, complete).await?;
+        app.store.save_sign_up_for_client(&attempt).await?;
+        ctx.reload(app).await?;
+        return Ok(attempt);
+    }
     if is_ready(app, &attempt) {
         // Saved by the transaction that creates the user: one commit instead of three.
         complete_if_ready(app, ctx, &mut attempt).await?;
@@ -358,6 +393,7 @@ async fn complete_if_ready(
         identifiers,
         now,
     };
+    let pending = oauth::pending_account(app, a).await?;
     let mut tx = app.store.begin().await?;
     if let Err(e) = app.store.insert_user(&mut tx, &user).await {
         drop(tx);
@@ -366,6 +402,7 @@ async fn complete_if_ready(
             other => other.into(),
         });
     }
+    oauth::link_in_tx(app, &mut tx, pending.as_ref(), &user.id).await?;
     let session = sessions::create_in_tx(
         app,
         &mut tx,
@@ -384,6 +421,9 @@ async fn complete_if_ready(
     a.updated_at = now;
     app.store.save_sign_up_tx(&mut tx, a).await?;
     tx.commit().await.map_err(crate::store::StoreError::from)?;
+    if let Some((state_id, _)) = &pending {
+        oauth::forget(app, state_id).await?;
+    }
     ctx.reload(app).await?;
     metrics::counter!("gatehouse_sign_ups_total", "outcome" => "complete").increment(1);
     Ok(())

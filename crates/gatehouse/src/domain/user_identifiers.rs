@@ -212,13 +212,7 @@ pub async fn remove(
     id: &str,
 ) -> Result<(), Error> {
     let i = find(user, kind, id)?;
-    if can_sign_in(app, user, None) && !can_sign_in(app, user, Some(&i.id)) {
-        return Err(Error::new(
-            "cannot_remove_last_identifier",
-            "This is the only way left to sign in to this account.",
-        )
-        .with_long("Add and verify another email address or phone number (or set a password) before removing this one."));
-    }
+    ensure_not_last(app, user, &i.id)?;
     if mfa::second_factor_phones(app, user)
         .iter()
         .any(|p| p.id == i.id)
@@ -240,9 +234,36 @@ pub async fn remove(
     Ok(())
 }
 
-/// Whether the user has a way to sign in without the identifier `without`: the password
-/// with a username or any identifier that names them, or a code or link to an email
-/// address or phone number they sign in with — each only where this instance enables it.
+/// Unlinks an external account (`DELETE /v1/me/external_accounts/{id}`), unless it is
+/// the last way to sign in.
+pub async fn remove_external_account(app: &App, user: &UserRecord, id: &str) -> Result<(), Error> {
+    if !user.external_accounts.iter().any(|a| a.id == id) {
+        return Err(Error::not_found("external_account"));
+    }
+    ensure_not_last(app, user, id)?;
+    if !app.store.delete_external_account(&user.user.id, id).await? {
+        return Err(Error::not_found("external_account"));
+    }
+    Ok(())
+}
+
+/// `cannot_remove_last_identifier` when removing the identifier or external account
+/// `id` would leave the user no way to sign in.
+fn ensure_not_last(app: &App, user: &UserRecord, id: &str) -> Result<(), Error> {
+    if can_sign_in(app, user, None) && !can_sign_in(app, user, Some(id)) {
+        return Err(Error::new(
+            "cannot_remove_last_identifier",
+            "This is the only way left to sign in to this account.",
+        )
+        .with_long("Add and verify another email address or phone number, link another account or set a password before removing this one."));
+    }
+    Ok(())
+}
+
+/// Whether the user has a way to sign in without the identifier or external account
+/// `without`: the password with a username or any identifier that names them, a code or
+/// link to an email address or phone number they sign in with, or a linked account at a
+/// configured social provider — each only where this instance enables it.
 fn can_sign_in(app: &App, user: &UserRecord, without: Option<&str>) -> bool {
     let kinds = &app.config.auth.identifiers;
     let names = |i: &&Identifier| {
@@ -261,5 +282,9 @@ fn can_sign_in(app: &App, user: &UserRecord, without: Option<&str>) -> bool {
     let by_email = (enabled(EMAIL_CODE) || enabled(EMAIL_LINK))
         && remaining.iter().any(|i| i.kind == KIND_EMAIL);
     let by_phone = enabled(PHONE_CODE) && remaining.iter().any(|i| i.kind == KIND_PHONE);
-    by_password || by_email || by_phone
+    let by_provider = user
+        .external_accounts
+        .iter()
+        .any(|a| Some(a.id.as_str()) != without && app.oauth.get(&a.provider).is_some());
+    by_password || by_email || by_phone || by_provider
 }

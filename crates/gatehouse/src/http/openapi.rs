@@ -43,7 +43,7 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
     (
         "post",
         "/v1/client/sign_ups",
-        "Start a sign-up",
+        "Start a sign-up (fields, strategy oauth_<provider> with redirect_url and action_complete_redirect_url, or transfer: true after a transferable social sign-in)",
         &[
             "email_address",
             "username",
@@ -52,6 +52,10 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
             "first_name",
             "last_name",
             "unsafe_metadata",
+            "strategy",
+            "redirect_url",
+            "action_complete_redirect_url",
+            "transfer",
         ],
     ),
     (
@@ -89,8 +93,14 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
     (
         "post",
         "/v1/client/sign_ins",
-        "Start a sign-in",
-        &["identifier", "strategy", "password"],
+        "Start a sign-in (identifier and password, or strategy oauth_<provider> with redirect_url and action_complete_redirect_url)",
+        &[
+            "identifier",
+            "strategy",
+            "password",
+            "redirect_url",
+            "action_complete_redirect_url",
+        ],
     ),
     (
         "get",
@@ -101,12 +111,13 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
     (
         "post",
         "/v1/client/sign_ins/{id}/prepare_first_factor",
-        "Send a code or magic link (email_code, email_link, phone_code, reset_password_email_code)",
+        "Send a code or magic link (email_code, email_link, phone_code, reset_password_email_code), or start a social sign-in (oauth_<provider>)",
         &[
             "strategy",
             "email_address_id",
             "phone_number_id",
             "redirect_url",
+            "action_complete_redirect_url",
         ],
     ),
     (
@@ -138,6 +149,18 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
         "/v1/verify",
         "Magic-link target: verifies, then 303 to redirect_url with __gatehouse_status (query: token)",
         &[],
+    ),
+    (
+        "get",
+        "/v1/oauth_callback",
+        "Social sign-in callback: 303 to action_complete_redirect_url, or to redirect_url with __gatehouse_status and __gatehouse_reason (query: code, state, error)",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/oauth_callback",
+        "Social sign-in callback for response_mode=form_post: 303 to the GET callback",
+        &["code", "state", "error"],
     ),
     (
         "post",
@@ -222,6 +245,18 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
         "post",
         "/v1/me/sessions/{id}/revoke",
         "Revoke one of the user's sessions",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/me/external_accounts",
+        "Link a social provider account: the verification's external_verification_redirect_url",
+        &["strategy", "redirect_url"],
+    ),
+    (
+        "delete",
+        "/v1/me/external_accounts/{id}",
+        "Unlink a social provider account (never the last way to sign in)",
         &[],
     ),
     (
@@ -358,6 +393,12 @@ pub const ADMIN_OPERATIONS: &[Operation] = &[
         "delete",
         "/v1/users/{id}/mfa",
         "Remove TOTP and backup codes",
+        &[],
+    ),
+    (
+        "get",
+        "/v1/users/{id}/oauth_access_tokens/{provider}",
+        "The user's access tokens at a social provider (oauth_<name> or <name>), refreshed when expired",
         &[],
     ),
     (

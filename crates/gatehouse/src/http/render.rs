@@ -4,9 +4,10 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::model::{
-    parse_verification, Identifier, Session, SignInAttempt, SignUpAttempt, UserRecord, Verification,
+    parse_verification, ExternalAccount, Identifier, Session, SignInAttempt, SignUpAttempt,
+    UserRecord, Verification,
 };
-use crate::domain::{mfa, sign_in, sign_up};
+use crate::domain::{mfa, sign_in, sign_up, social};
 
 fn json_text(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| json!({}))
@@ -35,6 +36,36 @@ pub fn identifier(app: &App, i: &Identifier) -> Value {
     })
 }
 
+/// An account at a social sign-in provider linked to a user.
+pub fn external_account(a: &ExternalAccount) -> Value {
+    let strategy = format!("oauth_{}", a.provider);
+    json!({
+        "object": "external_account",
+        "id": a.id,
+        "provider": strategy,
+        "provider_user_id": a.provider_user_id,
+        "email_address": a.email_address,
+        "first_name": a.first_name,
+        "last_name": a.last_name,
+        "username": a.username,
+        "avatar_url": a.avatar_url,
+        "approved_scopes": a.scopes,
+        "verification": {"status": "verified", "strategy": strategy},
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+    })
+}
+
+/// A social sign-in verification started from `/v1/me` (`POST /v1/me/external_accounts`).
+pub fn external_account_link(app: &App, provider: &str, v: &Verification) -> Value {
+    json!({
+        "object": "external_account",
+        "id": null,
+        "provider": format!("oauth_{provider}"),
+        "verification": verification_of(app, v),
+    })
+}
+
 /// A user; `private_metadata` only for the Backend API.
 pub fn user(app: &App, r: &UserRecord, with_private: bool) -> Value {
     let u = &r.user;
@@ -49,7 +80,7 @@ pub fn user(app: &App, r: &UserRecord, with_private: bool) -> Value {
         "primary_phone_number_id": u.primary_phone_number_id,
         "email_addresses": r.emails().map(|i| identifier(app, i)).collect::<Vec<_>>(),
         "phone_numbers": r.phones().map(|i| identifier(app, i)).collect::<Vec<_>>(),
-        "external_accounts": [],
+        "external_accounts": r.external_accounts.iter().map(external_account).collect::<Vec<_>>(),
         "saml_accounts": [],
         "password_enabled": u.password_enabled(),
         "totp_enabled": u.totp_enabled(),
@@ -109,6 +140,7 @@ fn verification_of(app: &App, v: &Verification) -> Value {
         "attempts": v.attempts,
         "expire_at": v.expire_at,
         "verified_at_client": v.verified_at_client,
+        "external_verification_redirect_url": social::pending_redirect_url(app, v),
     })
 }
 
@@ -156,7 +188,7 @@ pub fn sign_up(app: &App, a: &SignUpAttempt) -> Value {
         "verifications": {
             "email_address": verification(app, &a.email_verification),
             "phone_number": verification(app, &a.phone_verification),
-            "external_account": null,
+            "external_account": verification(app, &a.external_verification),
         },
         "created_user_id": a.created_user_id,
         "created_session_id": a.created_session_id,

@@ -11,7 +11,7 @@ const SIGN_IN_COLUMNS: &str =
     created_session_id, abandon_at, created_at, updated_at, first_factor_at";
 const SIGN_UP_COLUMNS: &str = "id, client_id, status, email_address, username, phone_number, first_name, \
     last_name, password_digest, unsafe_metadata, email_verification, phone_verification, created_user_id, \
-    created_session_id, abandon_at, created_at, updated_at";
+    created_session_id, abandon_at, created_at, updated_at, external_verification";
 
 impl Store {
     pub async fn save_sign_in(&self, a: &SignInAttempt) -> StoreResult<()> {
@@ -89,12 +89,13 @@ impl Store {
     ) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO sign_up_attempts ({SIGN_UP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+             $12, $13, $14, $15, $16, $17, $18) ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
              email_address = excluded.email_address, username = excluded.username, phone_number = excluded.phone_number, \
              first_name = excluded.first_name, last_name = excluded.last_name, password_digest = excluded.password_digest, \
              unsafe_metadata = excluded.unsafe_metadata, email_verification = excluded.email_verification, \
              phone_verification = excluded.phone_verification, created_user_id = excluded.created_user_id, \
-             created_session_id = excluded.created_session_id, updated_at = excluded.updated_at"
+             created_session_id = excluded.created_session_id, updated_at = excluded.updated_at, \
+             external_verification = excluded.external_verification"
         ))
         .bind(&a.id)
         .bind(&a.client_id)
@@ -113,6 +114,7 @@ impl Store {
         .bind(a.abandon_at)
         .bind(a.created_at)
         .bind(a.updated_at)
+        .bind(&a.external_verification)
         .execute(&mut **tx)
         .await
         .map_err(classify)?;

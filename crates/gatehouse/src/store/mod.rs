@@ -13,6 +13,7 @@
 mod attempts;
 mod clients;
 mod codes;
+mod external_accounts;
 mod identifiers;
 mod inline_reads;
 mod keys;

@@ -146,7 +146,12 @@ impl Store {
         match user {
             Some(user) => {
                 let identifiers = self.identifiers_of(&user.id).await?;
-                Ok(Some(UserRecord { user, identifiers }))
+                let external_accounts = self.external_accounts_of(&user.id).await?;
+                Ok(Some(UserRecord {
+                    user,
+                    identifiers,
+                    external_accounts,
+                }))
             }
             None => Ok(None),
         }
@@ -252,7 +257,12 @@ impl Store {
         let mut out = Vec::with_capacity(users.len());
         for user in users {
             let identifiers = self.identifiers_of(&user.id).await?;
-            out.push(UserRecord { user, identifiers });
+            let external_accounts = self.external_accounts_of(&user.id).await?;
+            out.push(UserRecord {
+                user,
+                identifiers,
+                external_accounts,
+            });
         }
         Ok((out, total))
     }

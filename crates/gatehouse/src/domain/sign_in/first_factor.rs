@@ -24,6 +24,8 @@ pub struct PrepareParams {
     pub email_address_id: Option<String>,
     pub phone_number_id: Option<String>,
     pub redirect_url: Option<String>,
+    /// Social sign-in: where the browser goes once signed in.
+    pub action_complete_redirect_url: Option<String>,
 }
 
 /// Sends a code (`email_code`, `phone_code`, `reset_password_email_code`) or a magic
@@ -38,6 +40,12 @@ pub async fn prepare_first_factor(
         .strategy
         .as_deref()
         .ok_or_else(|| Error::param_missing("strategy"))?;
+    if crate::domain::social::is_oauth_strategy(strategy) {
+        crate::domain::social::provider_for(app, strategy)?;
+        let redirect = p.redirect_url.as_deref();
+        let complete = p.action_complete_redirect_url.as_deref();
+        return super::oauth::prepare(app, ctx, id, strategy, redirect, complete).await;
+    }
     let mut a = load_open(app, ctx, id).await?;
     if a.status != NEEDS_FIRST_FACTOR {
         return Err(invalid_state("a first factor"));

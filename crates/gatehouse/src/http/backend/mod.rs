@@ -1,5 +1,6 @@
 //! The Backend API (admin listener): every route needs a secret key.
 
+mod oauth_tokens;
 mod outbox;
 mod sessions;
 mod users;
@@ -30,6 +31,10 @@ pub fn router() -> Router<AppRef> {
         .route(
             "/v1/users/{id}/mfa",
             axum::routing::delete(users::delete_mfa),
+        )
+        .route(
+            "/v1/users/{id}/oauth_access_tokens/{provider}",
+            get(oauth_tokens::list),
         )
         .route("/v1/sessions", get(sessions::list))
         .route("/v1/sessions/{id}", get(sessions::get_one))

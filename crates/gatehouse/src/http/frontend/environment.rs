@@ -27,7 +27,11 @@ pub async fn get_environment(State(app): State<AppRef>) -> Json<Value> {
                 "verify_email_at_sign_up": c.auth.verify_email_at_sign_up,
                 "verify_phone_at_sign_up": c.auth.verify_phone_at_sign_up,
                 "single_session_mode": !c.session.multi_session,
-                "social_providers": [],
+                "social_providers": app.oauth.iter().map(|p| json!({
+                    "strategy": p.strategy(),
+                    "provider": p.name,
+                    "name": p.display_name,
+                })).collect::<Vec<_>>(),
                 "password_settings": {
                     "min_length": p.min_length,
                     "max_length": p.max_length,

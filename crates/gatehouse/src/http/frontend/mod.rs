@@ -3,9 +3,11 @@
 
 mod client;
 mod environment;
+mod external_accounts;
 mod me;
 mod me_identifiers;
 mod mfa;
+mod oauth_callback;
 mod sessions;
 mod sign_ins;
 mod sign_ups;
@@ -59,6 +61,10 @@ pub fn router() -> Router<AppRef> {
         )
         .route("/v1/verify", get(verify::verify))
         .route(
+            "/v1/oauth_callback",
+            get(oauth_callback::get_callback).post(oauth_callback::post_callback),
+        )
+        .route(
             "/v1/client/sessions/{sid}/tokens",
             post(sessions::mint_token),
         )
@@ -78,6 +84,11 @@ pub fn router() -> Router<AppRef> {
         .route("/v1/me/backup_codes", post(mfa::regenerate_backup_codes))
         .route("/v1/me/reverify", post(mfa::reverify))
         .route("/v1/me/sessions/{id}/revoke", post(me::revoke_session))
+        .route("/v1/me/external_accounts", post(external_accounts::create))
+        .route(
+            "/v1/me/external_accounts/{id}",
+            delete(external_accounts::remove),
+        )
         .merge(identifier_routes::<me_identifiers::EmailAddresses>(
             "/v1/me/email_addresses",
         ))
