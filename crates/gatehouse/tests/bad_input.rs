@@ -173,6 +173,11 @@ impl Fixture {
                 &self.signed_in,
             ),
             (Method::POST, "/v1/me/phone_numbers".into(), &self.signed_in),
+            (
+                Method::POST,
+                "/v1/me/external_accounts".into(),
+                &self.signed_in,
+            ),
         ]
     }
 
