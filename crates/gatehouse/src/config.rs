@@ -283,7 +283,8 @@ impl Config {
         figment = figment.merge(
             Env::prefixed("GATEHOUSE_")
                 .ignore(NON_CONFIG_ENV)
-                .filter(|k| !k.as_str().starts_with("test_"))
+                // Keys keep the variable's case here: `GATEHOUSE_TEST_...` is `TEST_...`.
+                .filter(|k| !k.as_str().to_ascii_lowercase().starts_with("test_"))
                 .split("__"),
         );
         Self::from_figment(figment)
