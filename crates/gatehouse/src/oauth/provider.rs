@@ -453,18 +453,6 @@ impl Provider {
     }
 }
 
-impl Default for Tokens {
-    fn default() -> Self {
-        Tokens {
-            access_token: String::new(),
-            refresh_token: None,
-            expires_at: None,
-            id_token: None,
-            scope: None,
-        }
-    }
-}
-
 /// Reads a token endpoint's answer.
 fn tokens_from(what: &'static str, v: &Value, now: i64) -> Result<Tokens, OAuthError> {
     let text = |k: &str| v.get(k).and_then(Value::as_str).map(String::from);

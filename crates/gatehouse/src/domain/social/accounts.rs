@@ -16,7 +16,7 @@ use crate::store::StoreError;
 #[derive(Debug, Clone)]
 pub enum Resolution {
     /// Linked before, to this account.
-    Known(ExternalAccount),
+    Known(Box<ExternalAccount>),
     /// Not linked, and the provider verified an email address this user signs in with:
     /// it may be linked to them.
     ByVerifiedEmail(String),
@@ -33,7 +33,7 @@ pub async fn resolve(app: &App, r: &VerifiedResult) -> Result<Resolution, Error>
         .external_account_by_provider_id(&r.provider, &r.profile.provider_user_id)
         .await?
     {
-        return Ok(Resolution::Known(account));
+        return Ok(Resolution::Known(Box::new(account)));
     }
     let Some(email) = normalized_email(r) else {
         return Ok(Resolution::New);
