@@ -3,10 +3,14 @@
 //! Signing keeps the parsed key pair and a pre-encoded header, so minting a
 //! token costs one JSON serialization, two base64 passes and the signature
 //! itself. Verification is for tests, the CLI and key-rotation checks; it
-//! checks signatures only, never claims such as `exp`.
+//! checks signatures only, never claims such as `exp`, and never accepts HMAC: HS256
+//! (`hmac.rs`) and keys loaded from PEM (`custom.rs`) exist only to sign tokens of JWT
+//! templates for verifiers that hold that key.
 
 mod algorithm;
 mod compact;
+mod custom;
+mod hmac;
 mod signing;
 mod verifying;
 
@@ -15,6 +19,8 @@ mod tests;
 
 pub use algorithm::Algorithm;
 pub use compact::{decode_unverified, verify_compact, Header};
+pub use custom::{CustomKey, CUSTOM_ALGORITHMS};
+pub use hmac::{HmacKey, MIN_HMAC_SECRET_BYTES};
 pub use signing::SigningKey;
 pub use verifying::VerifyingKey;
 

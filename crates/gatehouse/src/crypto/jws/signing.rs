@@ -23,13 +23,14 @@ const MAX_RSA_SIGNATURE: usize = 1024;
 /// Smallest RSA modulus we accept for RS256, in bytes.
 const MIN_RSA_MODULUS: usize = 256;
 
-/// A private signing key with its `kid`, ready to mint compact JWS tokens.
+/// A private signing key, with the `kid` its tokens carry (if any), ready to mint
+/// compact JWS tokens.
 pub struct SigningKey {
-    kid: String,
+    kid: Option<String>,
     alg: Algorithm,
     pair: Pair,
     pkcs8: Vec<u8>,
-    /// base64url of `{"alg":..,"kid":..,"typ":"JWT"}`, computed once.
+    /// base64url of `{"alg":..,"kid":..,"typ":"JWT"}` (no `kid` without one), computed once.
     header_b64: String,
     /// base64url length of one signature.
     signature_b64_len: usize,
@@ -47,7 +48,8 @@ enum Pair {
 #[derive(Serialize)]
 struct ProtectedHeader<'a> {
     alg: Algorithm,
-    kid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<&'a str>,
     typ: &'static str,
 }
 
@@ -80,12 +82,9 @@ impl SigningKey {
     pub fn from_pkcs8(alg: Algorithm, kid: String, der: &[u8]) -> Result<Self, JwsError> {
         let pair = match alg {
             Algorithm::RS256 => {
-                let pair = RsaKeyPair::from_pkcs8(der)
-                    .map_err(|_| JwsError::InvalidKey("not an RSA PKCS#8 private key"))?;
-                if pair.public_modulus_len() < MIN_RSA_MODULUS {
-                    return Err(JwsError::InvalidKey("RSA keys must be at least 2048 bits"));
-                }
-                Pair::Rsa(pair)
+                Pair::Rsa(rsa_pair(RsaKeyPair::from_pkcs8(der).map_err(|_| {
+                    JwsError::InvalidKey("not an RSA PKCS#8 private key")
+                })?)?)
             }
             Algorithm::ES256 => Pair::Ec(
                 EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
@@ -96,9 +95,86 @@ impl SigningKey {
                     .map_err(|_| JwsError::InvalidKey("not an Ed25519 PKCS#8 private key"))?,
             ),
         };
+        Self::from_pair(alg, Some(kid), pair, der)
+    }
+
+    /// Loads a PEM private key someone brought (PKCS#8 `PRIVATE KEY`, PKCS#1 `RSA PRIVATE
+    /// KEY` or SEC1 `EC PRIVATE KEY`). Its tokens carry no `kid`. With `alg`, the key must
+    /// be of that type; without, the type decides (RSA: RS256, P-256: ES256, Ed25519: EdDSA).
+    pub fn from_pem(alg: Option<Algorithm>, pem: &str) -> Result<Self, JwsError> {
+        use rustls_pki_types::pem::PemObject as _;
+        use rustls_pki_types::PrivateKeyDer;
+
+        let key = PrivateKeyDer::from_pem_slice(pem.as_bytes())
+            .map_err(|_| JwsError::InvalidKey("not a PEM private key"))?;
+        let der = key.secret_der();
+        let rsa = |der: &[u8], pkcs1: bool| {
+            let pair = if pkcs1 {
+                RsaKeyPair::from_der(der)
+            } else {
+                RsaKeyPair::from_pkcs8(der)
+            };
+            pair.map_err(rsa_rejected).and_then(rsa_pair).map(Pair::Rsa)
+        };
+        let ec = |der: &[u8]| {
+            EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                .map(Pair::Ec)
+                .map_err(|_| JwsError::InvalidKey("not a P-256 private key"))
+        };
+        let ed = |der: &[u8]| {
+            Ed25519KeyPair::from_pkcs8(der)
+                .map(Pair::Ed)
+                .map_err(|_| JwsError::InvalidKey("not an Ed25519 private key"))
+        };
+        let (alg, pair) = match (alg, &key) {
+            (None | Some(Algorithm::RS256), PrivateKeyDer::Pkcs1(_)) => {
+                (Algorithm::RS256, rsa(der, true)?)
+            }
+            (None | Some(Algorithm::ES256), PrivateKeyDer::Sec1(_)) => (Algorithm::ES256, ec(der)?),
+            (Some(Algorithm::RS256), PrivateKeyDer::Pkcs8(_)) => {
+                (Algorithm::RS256, rsa(der, false)?)
+            }
+            (Some(Algorithm::ES256), PrivateKeyDer::Pkcs8(_)) => (Algorithm::ES256, ec(der)?),
+            (Some(Algorithm::EdDSA), PrivateKeyDer::Pkcs8(_)) => (Algorithm::EdDSA, ed(der)?),
+            (None, PrivateKeyDer::Pkcs8(_)) => {
+                // The key's own type decides; an RSA key of the wrong size says so.
+                match rsa(der, false) {
+                    Ok(pair) => (Algorithm::RS256, pair),
+                    Err(e @ JwsError::InvalidKey(RSA_TOO_SMALL | RSA_TOO_LARGE)) => return Err(e),
+                    Err(_) => match ec(der) {
+                        Ok(pair) => (Algorithm::ES256, pair),
+                        Err(_) => {
+                            let pair = ed(der).map_err(|_| {
+                                JwsError::InvalidKey("not an RSA, P-256 or Ed25519 private key")
+                            })?;
+                            (Algorithm::EdDSA, pair)
+                        }
+                    },
+                }
+            }
+            (Some(Algorithm::RS256), _) => {
+                return Err(JwsError::InvalidKey("RS256 needs an RSA private key"))
+            }
+            (Some(Algorithm::ES256), _) => {
+                return Err(JwsError::InvalidKey("ES256 needs a P-256 private key"))
+            }
+            (Some(Algorithm::EdDSA), _) => {
+                return Err(JwsError::InvalidKey("EdDSA needs an Ed25519 private key"))
+            }
+            (None, _) => return Err(JwsError::InvalidKey("unsupported private key type")),
+        };
+        Self::from_pair(alg, None, pair, der)
+    }
+
+    fn from_pair(
+        alg: Algorithm,
+        kid: Option<String>,
+        pair: Pair,
+        der: &[u8],
+    ) -> Result<Self, JwsError> {
         let header = ProtectedHeader {
             alg,
-            kid: &kid,
+            kid: kid.as_deref(),
             typ: "JWT",
         };
         let header_json = serde_json::to_vec(&header).map_err(JwsError::Claims)?;
@@ -118,14 +194,14 @@ impl SigningKey {
     }
 
     /// The PKCS#8 DER this key was generated as or loaded from (seal it
-    /// before storing it).
+    /// before storing it). A key loaded from PEM keeps the DER it was given.
     pub fn pkcs8_der(&self) -> Vec<u8> {
         self.pkcs8.clone()
     }
 
-    /// The key id put in every token header.
-    pub fn kid(&self) -> &str {
-        &self.kid
+    /// The key id put in every token header, if it has one.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
     }
 
     /// The signing algorithm.
@@ -162,7 +238,9 @@ impl SigningKey {
             }),
         };
         if let Some(members) = jwk.as_object_mut() {
-            members.insert("kid".into(), self.kid.clone().into());
+            if let Some(kid) = &self.kid {
+                members.insert("kid".into(), kid.clone().into());
+            }
             members.insert("alg".into(), self.alg.as_str().into());
             members.insert("use".into(), "sig".into());
         }
@@ -224,13 +302,35 @@ impl SigningKey {
     }
 }
 
+const RSA_TOO_SMALL: &str = "RSA keys must be at least 2048 bits";
+const RSA_TOO_LARGE: &str = "RSA keys may be at most 8192 bits";
+
+/// An RSA pair of at least 2048 bits.
+fn rsa_pair(pair: RsaKeyPair) -> Result<RsaKeyPair, JwsError> {
+    if pair.public_modulus_len() < MIN_RSA_MODULUS {
+        return Err(JwsError::InvalidKey(RSA_TOO_SMALL));
+    }
+    Ok(pair)
+}
+
+fn rsa_rejected(e: aws_lc_rs::error::KeyRejected) -> JwsError {
+    match e.description_() {
+        "TooSmall" => JwsError::InvalidKey(RSA_TOO_SMALL),
+        "TooLarge" => JwsError::InvalidKey(RSA_TOO_LARGE),
+        _ => JwsError::InvalidKey("not an RSA private key"),
+    }
+}
+
 thread_local! {
     /// Per-thread JSON scratch buffer, reused across tokens.
     static CLAIMS_JSON: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(1024));
 }
 
 /// Appends base64url(JSON(claims)) to `out`.
-fn encode_claims<C: Serialize + ?Sized>(claims: &C, out: &mut String) -> Result<(), JwsError> {
+pub(super) fn encode_claims<C: Serialize + ?Sized>(
+    claims: &C,
+    out: &mut String,
+) -> Result<(), JwsError> {
     let mut encode = |json: &mut Vec<u8>| {
         json.clear();
         serde_json::to_writer(&mut *json, claims).map_err(JwsError::Claims)?;

@@ -434,3 +434,161 @@ fn large_claims_round_trip() {
     assert!(small.len() < 200);
     verify_compact(&small, &[signer.verifying_key().unwrap()]).unwrap();
 }
+
+// ---------------------------------------------------------------- custom keys (JWT templates)
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keys");
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+#[test]
+fn hs256_rfc7515_a1() {
+    // RFC 7515 appendix A.1: the RFC's key, signing input and signature.
+    let k = URL_SAFE_NO_PAD
+        .decode("AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow")
+        .unwrap();
+    let input = concat!(
+        "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9",
+        ".",
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFt",
+        "cGxlLmNvbS9pc19yb290Ijp0cnVlfQ",
+    );
+    let key = HmacKey::new(&k).unwrap();
+    assert_eq!(
+        URL_SAFE_NO_PAD.encode(key.sign_raw(input.as_bytes())),
+        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+    );
+}
+
+#[test]
+fn hs256_tokens_and_secrets() {
+    let secret = "a-string-secret-at-least-256-bits-long";
+    let key = HmacKey::new(secret.as_bytes()).unwrap();
+    let token = key.sign_compact(&json!({"sub": "alice"})).unwrap();
+    let (header, claims) = decode_unverified(&token).unwrap();
+    assert_eq!(
+        (header.alg.as_str(), header.kid, header.typ.as_deref()),
+        ("HS256", None, Some("JWT"))
+    );
+    assert_eq!(claims, json!({"sub": "alice"}));
+    let (input, sig) = token.rsplit_once('.').unwrap();
+    assert_eq!(
+        URL_SAFE_NO_PAD.decode(sig).unwrap(),
+        key.sign_raw(input.as_bytes())
+    );
+    // Gatehouse's own verifier never accepts HMAC.
+    let rsa = key_from_rfc();
+    assert!(matches!(
+        verify_compact(&token, &[rsa.verifying_key().unwrap()]),
+        Err(JwsError::UnsupportedAlgorithm(_))
+    ));
+    for short in ["", "x", &"s".repeat(MIN_HMAC_SECRET_BYTES - 1)] {
+        assert!(
+            matches!(HmacKey::new(short.as_bytes()), Err(JwsError::InvalidKey(_))),
+            "{short:?}"
+        );
+    }
+    assert!(!format!("{key:?}").contains(secret));
+}
+
+fn key_from_rfc() -> SigningKey {
+    SigningKey::from_pkcs8(
+        Algorithm::RS256,
+        "r".into(),
+        &STANDARD.decode(RFC7515_PKCS8).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn pem_keys_sign_without_kid_and_verify() {
+    for (file, alg) in [
+        ("rsa2048.pkcs8.pem", "RS256"),
+        ("rsa2048.pkcs1.pem", "RS256"),
+        ("p256.sec1.pem", "ES256"),
+        ("p256.pkcs8.pem", "ES256"),
+        ("ed25519.pkcs8.pem", "EdDSA"),
+    ] {
+        let pem = fixture(file);
+        for given in [None, Some(alg)] {
+            let key =
+                CustomKey::parse(given, &pem).unwrap_or_else(|e| panic!("{file} {given:?}: {e}"));
+            assert_eq!(key.alg(), alg, "{file}");
+            let token = key.sign_compact(&json!({"sub": "alice"})).unwrap();
+            let (header, _) = decode_unverified(&token).unwrap();
+            assert_eq!(header.alg, alg);
+            assert_eq!(header.kid, None, "custom keys carry no instance kid");
+            let CustomKey::Pem(signer) = &key else {
+                panic!("{file}: not a PEM key")
+            };
+            let jwk = signer.public_jwk();
+            assert!(jwk.get("kid").is_none());
+            let verified =
+                verify_compact(&token, &[VerifyingKey::from_jwk(&jwk).unwrap()]).unwrap();
+            assert_eq!(verified, json!({"sub": "alice"}));
+        }
+    }
+    // The same key read as PKCS#1 and as PKCS#8 is the same key.
+    let a = CustomKey::parse(None, &fixture("rsa2048.pkcs1.pem")).unwrap();
+    let b = CustomKey::parse(None, &fixture("rsa2048.pkcs8.pem")).unwrap();
+    match (a, b) {
+        (CustomKey::Pem(a), CustomKey::Pem(b)) => assert_eq!(a.public_jwk(), b.public_jwk()),
+        _ => panic!("PEM keys"),
+    }
+}
+
+#[test]
+fn wrong_or_bad_custom_keys_are_refused() {
+    let cases: &[(Option<&str>, String, &str)] = &[
+        (Some("ES256"), fixture("rsa2048.pkcs8.pem"), "P-256"),
+        (Some("EdDSA"), fixture("rsa2048.pkcs1.pem"), "Ed25519"),
+        (Some("RS256"), fixture("p256.sec1.pem"), "RSA"),
+        (Some("RS256"), fixture("p256.pkcs8.pem"), "RSA"),
+        (Some("RS256"), fixture("ed25519.pkcs8.pem"), "RSA"),
+        (Some("ES256"), fixture("p384.sec1.pem"), "P-256"),
+        (None, fixture("p384.sec1.pem"), "P-256"),
+        (None, fixture("rsa1024.pkcs8.pem"), "2048"),
+        (Some("RS256"), fixture("rsa1024.pkcs8.pem"), "2048"),
+        (None, fixture("rsa2048.pub.pem"), "not a PEM private key"),
+        (
+            Some("RS256"),
+            fixture("p256.pub.pem"),
+            "not a PEM private key",
+        ),
+        (
+            None,
+            "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
+            "private key",
+        ),
+        (None, "-----BEGIN garbage".into(), "not a PEM private key"),
+        (Some("HS256"), fixture("rsa2048.pkcs8.pem"), "not a PEM key"),
+        (
+            Some("RS256"),
+            "a-shared-secret-that-is-long-enough-0123".into(),
+            "need a PEM",
+        ),
+        (Some("HS256"), String::new(), "empty"),
+        (None, String::new(), "empty"),
+        (Some("HS256"), "short".into(), "32 bytes"),
+    ];
+    for (alg, material, words) in cases {
+        let e = CustomKey::parse(*alg, material).expect_err(&format!("{alg:?} {words}"));
+        assert!(matches!(e, JwsError::InvalidKey(_)), "{alg:?}: {e}");
+        assert!(e.to_string().contains(words), "{alg:?} {words}: {e}");
+        assert!(
+            !e.to_string().contains("BEGIN"),
+            "errors never echo the key"
+        );
+    }
+    for alg in ["none", "HS512", "PS256", "rs256", ""] {
+        assert!(
+            matches!(
+                CustomKey::parse(Some(alg), &fixture("rsa2048.pkcs8.pem")),
+                Err(JwsError::UnsupportedAlgorithm(_))
+            ),
+            "{alg}"
+        );
+    }
+}
