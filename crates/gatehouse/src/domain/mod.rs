@@ -16,6 +16,7 @@ pub mod sessions;
 pub mod sign_in;
 pub mod sign_up;
 pub mod social;
+pub mod templates;
 pub mod tokens;
 pub mod user_agent;
 pub mod user_identifiers;
