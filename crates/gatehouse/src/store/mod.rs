@@ -16,6 +16,7 @@ mod codes;
 mod external_accounts;
 mod identifiers;
 mod inline_reads;
+mod jwt_templates;
 mod keys;
 mod links;
 mod mfa;
@@ -25,6 +26,7 @@ mod sessions;
 mod users;
 
 pub use codes::*;
+pub use jwt_templates::*;
 pub use keys::*;
 pub use links::*;
 pub use mfa::*;
@@ -199,6 +201,28 @@ impl Store {
                 .fetch_optional(&self.read)
                 .await?,
         )
+    }
+
+    /// Stores a setting, replacing any value it had.
+    pub async fn setting_put(&self, name: &str, value: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO instance_settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a setting; false when there was none.
+    pub async fn setting_delete(&self, name: &str) -> StoreResult<bool> {
+        let r = sqlx::query("DELETE FROM instance_settings WHERE name = $1")
+            .bind(name)
+            .execute(&self.write)
+            .await?;
+        Ok(r.rows_affected() > 0)
     }
 
     /// Stores a setting unless one exists; returns the value in effect.

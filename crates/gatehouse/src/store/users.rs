@@ -4,6 +4,7 @@ use sqlx::{Any, Transaction};
 
 use super::{classify, Store, StoreResult};
 use crate::domain::model::{Identifier, User, UserRecord};
+use crate::domain::templates::UserData;
 
 const USER_COLUMNS: &str = "id, username, first_name, last_name, password_digest, password_hasher, \
     public_metadata, private_metadata, unsafe_metadata, banned, admin_locked, failed_password_attempts, \
@@ -165,6 +166,24 @@ impl Store {
         .bind(user_id)
         .fetch_all(self.reader())
         .await?)
+    }
+
+    /// What claims templates may read of a user, in one indexed read (the user joined to
+    /// its primary email address and phone number). Never `private_metadata`.
+    pub async fn template_user(&self, id: &str) -> StoreResult<Option<UserData>> {
+        let row: Option<TemplateUserRow> = sqlx::query_as(
+            "SELECT u.id, u.username, u.first_name, u.last_name, u.public_metadata, u.unsafe_metadata, \
+             u.created_at, e.value AS email, e.verified AS email_verified, \
+             p.value AS phone, p.verified AS phone_verified \
+             FROM users u \
+             LEFT JOIN identifiers e ON e.id = u.primary_email_address_id \
+             LEFT JOIN identifiers p ON p.id = u.primary_phone_number_id \
+             WHERE u.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.map(TemplateUserRow::into_data))
     }
 
     /// The user owning an identifier (normalized email or phone) or username.
@@ -422,6 +441,40 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct TemplateUserRow {
+    id: String,
+    username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    public_metadata: String,
+    unsafe_metadata: String,
+    created_at: i64,
+    email: Option<String>,
+    email_verified: Option<i64>,
+    phone: Option<String>,
+    phone_verified: Option<i64>,
+}
+
+impl TemplateUserRow {
+    fn into_data(self) -> UserData {
+        let json = |s: &str| serde_json::from_str(s).unwrap_or_else(|_| serde_json::json!({}));
+        UserData {
+            public_metadata: json(&self.public_metadata),
+            unsafe_metadata: json(&self.unsafe_metadata),
+            id: self.id,
+            first_name: self.first_name,
+            last_name: self.last_name,
+            username: self.username,
+            email_verified: self.email.as_ref().map(|_| self.email_verified == Some(1)),
+            primary_email_address: self.email,
+            phone_number_verified: self.phone.as_ref().map(|_| self.phone_verified == Some(1)),
+            primary_phone_number: self.phone,
+            created_at: self.created_at,
+        }
     }
 }
 
