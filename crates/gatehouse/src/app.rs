@@ -13,8 +13,10 @@ use crate::crypto::password::HashPool;
 use crate::crypto::sealed::MasterKey;
 use crate::crypto::{ids, random};
 use crate::delivery::Delivery;
+use crate::domain::jwt_templates::TemplateCache;
 use crate::domain::keys::KeyRing;
 use crate::domain::password_policy::PasswordPolicy;
+use crate::domain::session_claims::SessionClaims;
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -32,6 +34,10 @@ pub struct App {
     pub instance_id: String,
     /// The social sign-in providers of `[oauth.<name>]`.
     pub oauth: crate::oauth::Providers,
+    /// The custom session claims in effect (configured, or set through the Backend API).
+    pub session_claims: SessionClaims,
+    /// JWT templates compiled and their keys parsed, for minting.
+    pub jwt_templates: TemplateCache,
 }
 
 pub type AppRef = Arc<App>;
@@ -79,6 +85,7 @@ impl App {
             .setting_insert_if_absent("instance_id", &ids::new_id("ins"))
             .await?;
         let hashes = HashPool::new(config.hash_concurrency(), config.hash_queue());
+        let session_claims = SessionClaims::load(&store, &config.session.claims).await?;
         let app = App {
             config: Arc::new(config),
             store,
@@ -90,6 +97,8 @@ impl App {
             delivery,
             instance_id,
             oauth,
+            session_claims,
+            jwt_templates: TemplateCache::default(),
         };
         Ok((Arc::new(app), notes))
     }

@@ -411,19 +411,8 @@ impl Config {
         if self.session.lifetime.0 < Duration::from_secs(60) {
             return bad("session.lifetime", "expected at least \"1m\"");
         }
-        const RESERVED: [&str; 12] = [
-            "iss", "sub", "iat", "exp", "nbf", "sid", "azp", "jti", "v", "sts", "fva", "act",
-        ];
-        if let Some(k) = self
-            .session
-            .claims
-            .keys()
-            .find(|k| RESERVED.contains(&k.as_str()))
-        {
-            return bad(
-                "session.claims",
-                &format!("`{k}` is a reserved claim and cannot be set"),
-            );
+        if let Err(e) = crate::domain::session_claims::compile(&self.session.claims) {
+            return Err(ConfigError(e.at("session.claims")));
         }
         if self.application_name.trim().is_empty() {
             return bad("application_name", "expected a non-empty name");
@@ -691,6 +680,41 @@ mod tests {
             .unwrap_err()
             .0;
         assert!(e.contains("rate_limits.sign_in_create"), "{e}");
+    }
+
+    #[test]
+    fn session_claims_are_checked_at_start() {
+        let c = Config::from_toml_str(
+            "[session]\nclaims = { role = \"{{user.public_metadata.role || 'user'}}\", app = \"x\" }\n",
+        )
+        .unwrap();
+        assert_eq!(c.session.claims.len(), 2);
+        for (toml, words) in [
+            (
+                "claims = { iss = \"x\" }",
+                ["`session.claims.iss`", "reserved"],
+            ),
+            ("claims = { fva = 1 }", ["`session.claims.fva`", "reserved"]),
+            (
+                "claims = { role = \"{{user.public_metadata.role\" }",
+                ["`session.claims.role`", "at character 1"],
+            ),
+            (
+                "claims = { a = { b = [\"{{user.nope}}\"] } }",
+                ["`session.claims.a.b[0]`", "unknown field `user.nope`"],
+            ),
+            (
+                "claims = { p = \"{{user.private_metadata.x}}\" }",
+                ["`session.claims.p`", "private_metadata"],
+            ),
+        ] {
+            let e = Config::from_toml_str(&format!("[session]\n{toml}\n"))
+                .unwrap_err()
+                .0;
+            for w in words {
+                assert!(e.contains(w), "{toml}: {e}");
+            }
+        }
     }
 
     #[test]

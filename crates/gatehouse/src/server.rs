@@ -79,9 +79,9 @@ pub async fn serve(
     Ok(())
 }
 
-/// Key refresh (rotations by other processes reach this one within seconds) and pruning
-/// of spent rate counters, of magic links a week past their expiry and of social sign-in
-/// states a day past theirs.
+/// Key and session-claims refresh (rotations and claims set through other processes reach
+/// this one within seconds) and pruning of spent rate counters, of magic links a week past
+/// their expiry and of social sign-in states a day past theirs.
 fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(KEY_REFRESH_INTERVAL);
@@ -95,6 +95,9 @@ fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
                 .await
             {
                 tracing::warn!(error = %e, "could not refresh signing keys");
+            }
+            if let Err(e) = app.session_claims.refresh(&app.store).await {
+                tracing::warn!(error = %e, "could not refresh the session claims");
             }
             if ticks % 20 == 0 {
                 let day = Duration::from_secs(86_400).as_millis() as i64;

@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod codes;
 pub mod identifiers;
+pub mod jwt_templates;
 pub mod keys;
 pub mod links;
 pub mod mfa;
@@ -12,6 +13,7 @@ pub mod password_policy;
 pub mod passwords;
 pub mod policy;
 pub mod rate_limit;
+pub mod session_claims;
 pub mod sessions;
 pub mod sign_in;
 pub mod sign_up;

@@ -7,7 +7,9 @@ use crate::domain::model::{
     parse_verification, ExternalAccount, Identifier, Session, SignInAttempt, SignUpAttempt,
     UserRecord, Verification,
 };
-use crate::domain::{mfa, sign_in, sign_up, social};
+use crate::domain::session_claims::{InEffect, Source};
+use crate::domain::{jwt_templates, mfa, sign_in, sign_up, social};
+use crate::store::StoredJwtTemplate;
 
 fn json_text(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|_| json!({}))
@@ -216,4 +218,45 @@ fn optional_fields(app: &App) -> Vec<&'static str> {
         v.push("phone_number");
     }
     v
+}
+
+/// A token response, `{"object":"token","jwt":"..."}` (bare, on both APIs), with
+/// `warnings` when there are any.
+pub fn token(jwt: &str, warnings: &[String]) -> String {
+    if warnings.is_empty() {
+        // The JWT is base64url and dots: nothing in it needs JSON escaping.
+        format!(r#"{{"object":"token","jwt":"{jwt}"}}"#)
+    } else {
+        json!({"object": "token", "jwt": jwt, "warnings": warnings}).to_string()
+    }
+}
+
+/// A JWT template; its signing key is never shown, only whether it has one.
+pub fn jwt_template(app: &App, t: &StoredJwtTemplate) -> Value {
+    json!({
+        "object": "jwt_template",
+        "id": t.id,
+        "name": t.name,
+        "claims": json_text(&t.claims),
+        "lifetime": t.lifetime,
+        "allowed_clock_skew": t.allowed_clock_skew,
+        "signing_algorithm": jwt_templates::signing_algorithm(app, t),
+        "custom_signing_key": t.sealed_signing_key.is_some(),
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    })
+}
+
+/// The custom session claims in effect, and where they come from.
+pub fn session_claims(claims: &InEffect) -> Value {
+    let (source, updated_at) = match claims.source {
+        Source::Config => ("config", None),
+        Source::Api { updated_at } => ("api", Some(updated_at)),
+    };
+    json!({
+        "object": "session_claims",
+        "claims": claims.claims,
+        "source": source,
+        "updated_at": updated_at,
+    })
 }

@@ -1,7 +1,9 @@
 //! The Backend API (admin listener): every route needs a secret key.
 
+mod jwt_templates;
 mod oauth_tokens;
 mod outbox;
+mod session_claims;
 mod sessions;
 mod users;
 
@@ -40,6 +42,26 @@ pub fn router() -> Router<AppRef> {
         .route("/v1/sessions/{id}", get(sessions::get_one))
         .route("/v1/sessions/{id}/revoke", post(sessions::revoke))
         .route("/v1/sessions/{id}/tokens", post(sessions::mint_token))
+        .route(
+            "/v1/sessions/{id}/tokens/{template}",
+            post(sessions::mint_template_token),
+        )
+        .route(
+            "/v1/jwt_templates",
+            get(jwt_templates::list).post(jwt_templates::create),
+        )
+        .route(
+            "/v1/jwt_templates/{id}",
+            get(jwt_templates::get_one)
+                .patch(jwt_templates::update)
+                .delete(jwt_templates::delete),
+        )
+        .route(
+            "/v1/session_claims",
+            get(session_claims::get)
+                .put(session_claims::put)
+                .delete(session_claims::delete),
+        )
         .route("/v1/jwks", get(jwks))
         .route("/v1/dev/outbox", get(outbox::list))
 }

@@ -1,10 +1,12 @@
 use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::{Page, QueryParams};
 use crate::app::AppRef;
-use crate::domain::model::SESSION_REVOKED;
+use crate::domain::model::{Session, SESSION_REVOKED};
 use crate::domain::tokens;
 use crate::error::{Error, Result};
 use crate::http::extract::Admin;
@@ -118,10 +120,28 @@ pub async fn mint_token(
     _: Admin,
     State(app): State<AppRef>,
     Path(id): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Response> {
+    let s = active_session(&app, &id).await?;
+    let token = tokens::mint(&app, &s.token_subject(), None).await?;
+    Ok(token_response(render::token(&token.jwt, &token.warnings)))
+}
+
+/// `POST /v1/sessions/{id}/tokens/{template}`: a token from the JWT template named
+/// `template`.
+pub async fn mint_template_token(
+    _: Admin,
+    State(app): State<AppRef>,
+    Path((id, template)): Path<(String, String)>,
+) -> Result<Response> {
+    let s = active_session(&app, &id).await?;
+    let jwt = tokens::mint_from_template(&app, &template, &s.token_subject(), None).await?;
+    Ok(token_response(render::token(&jwt, &[])))
+}
+
+async fn active_session(app: &AppRef, id: &str) -> Result<Session> {
     let s = app
         .store
-        .get_session(&id)
+        .get_session(id)
         .await?
         .ok_or_else(|| Error::not_found("session"))?;
     if !s.is_active_at(app.now(), app.inactivity_ms()) {
@@ -130,6 +150,9 @@ pub async fn mint_token(
             "The session is not active.",
         ));
     }
-    let jwt = tokens::mint(&app, &s.token_subject(), None)?;
-    Ok(Json(json!({ "object": "token", "jwt": jwt })))
+    Ok(s)
+}
+
+fn token_response(body: String) -> Response {
+    ([(CONTENT_TYPE, "application/json")], body).into_response()
 }

@@ -89,9 +89,11 @@ pub async fn handshake(
     match (session, fe.ctx.client.as_ref()) {
         (Some(s), Some(client)) => {
             let azp = crate::config::normalize_origin(&target);
-            match tokens::mint(&app, &s.token_subject(), azp.as_deref()) {
-                Ok(jwt) => {
-                    cookies::append(headers, cookies::session(&app.config, &jwt));
+            // A token too large for a cookie is logged by `mint`; a redirect has no body
+            // to carry the warning.
+            match tokens::mint(&app, &s.token_subject(), azp.as_deref()).await {
+                Ok(token) => {
+                    cookies::append(headers, cookies::session(&app.config, &token.jwt));
                     cookies::append(headers, cookies::client_uat(&app.config, client.uat()));
                 }
                 Err(e) => return e.into_response(),

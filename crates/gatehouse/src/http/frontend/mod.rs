@@ -68,6 +68,10 @@ pub fn router() -> Router<AppRef> {
             "/v1/client/sessions/{sid}/tokens",
             post(sessions::mint_token),
         )
+        .route(
+            "/v1/client/sessions/{sid}/tokens/{template}",
+            post(sessions::mint_template_token),
+        )
         .route("/v1/client/sessions/{sid}/touch", post(sessions::touch))
         .route("/v1/client/sessions/{sid}/end", post(sessions::end))
         .route(

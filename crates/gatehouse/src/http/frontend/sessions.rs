@@ -16,6 +16,13 @@ use crate::store::TokenSession;
 
 const ACTIVITY_GRANULARITY_MS: i64 = 60_000;
 
+/// Which token a mint request asks for.
+enum Wanted {
+    Session,
+    /// A JWT template's, by name.
+    Template(String),
+}
+
 /// `POST /v1/client/sessions/{sid}/tokens`: the hot path. One indexed read (the session
 /// joined to the client holding the request's token) and one signature; anything else
 /// (no client, another client's session, an ended session) takes the general path, which
@@ -25,32 +32,54 @@ pub async fn mint_token(
     req: FrontendRequest,
     Path(sid): Path<String>,
 ) -> Response {
-    if let Some(found) = active_session_of_token(&app, &req, &sid).await {
+    mint(&app, req, &sid, &Wanted::Session).await
+}
+
+/// `POST /v1/client/sessions/{sid}/tokens/{template}`: a token from a JWT template, for
+/// a session found as for session tokens.
+pub async fn mint_template_token(
+    State(app): State<AppRef>,
+    req: FrontendRequest,
+    Path((sid, template)): Path<(String, String)>,
+) -> Response {
+    mint(&app, req, &sid, &Wanted::Template(template)).await
+}
+
+async fn mint(app: &AppRef, req: FrontendRequest, sid: &str, wanted: &Wanted) -> Response {
+    if let Some(found) = active_session_of_token(app, &req, sid).await {
         return match found {
             Ok(ts) => {
                 let subject = ts.token_subject();
                 let origin = req.request.origin.as_deref();
-                respond_with_token(&app, &subject, ts.last_active_at, ts.client_uat(), origin).await
+                respond_with_token(
+                    app,
+                    &subject,
+                    ts.last_active_at,
+                    ts.client_uat(),
+                    origin,
+                    wanted,
+                )
+                .await
             }
             Err(e) => e.into_response(),
         };
     }
-    let mut fe = match req.load(&app).await {
+    let mut fe = match req.load(app).await {
         Ok(fe) => fe,
         Err(e) => return e.into_response(),
     };
-    match sessions::active_client_session(&app, &fe.ctx, &sid).await {
+    match sessions::active_client_session(app, &fe.ctx, sid).await {
         Ok(session) => {
             let uat = fe.ctx.client.as_ref().map(Client::uat).unwrap_or(0);
             let subject = session.token_subject();
             let origin = fe.ctx.request.origin.as_deref();
-            respond_with_token(&app, &subject, session.last_active_at, uat, origin).await
+            respond_with_token(app, &subject, session.last_active_at, uat, origin, wanted).await
         }
         Err(e) => {
             // A client whose session ended learns it here: it is signed out.
             fe.ctx.auth_changed = fe.ctx.client.is_some();
             let mut response = e.into_response();
-            apply_cookies(&app, &fe.ctx, &mut response).await;
+            apply_cookies(app, &fe.ctx, &mut response).await;
             response
         }
     }
@@ -74,13 +103,15 @@ async fn active_session_of_token(
     }
 }
 
-/// Signs a token for an active session and sets `__session` and `__client_uat`.
+/// Signs the wanted token for an active session and sets `__client_uat` (and, for a
+/// session token, `__session`).
 async fn respond_with_token(
     app: &AppRef,
     subject: &TokenSubject<'_>,
     last_active_at: i64,
     client_uat: i64,
     origin: Option<&str>,
+    wanted: &Wanted,
 ) -> Response {
     if let Err(e) = tokens::ensure_mintable(app, subject.user_id).await {
         return e.into_response();
@@ -96,15 +127,23 @@ async fn respond_with_token(
             return Error::from(e).into_response();
         }
     }
-    let jwt = match tokens::mint(app, subject, origin) {
-        Ok(jwt) => jwt,
-        Err(e) => return e.into_response(),
-    };
     let mut headers = HeaderMap::new();
-    cookies::append(&mut headers, cookies::session(&app.config, &jwt));
+    let body = match wanted {
+        Wanted::Session => match tokens::mint(app, subject, origin).await {
+            Ok(token) => {
+                cookies::append(&mut headers, cookies::session(&app.config, &token.jwt));
+                render::token(&token.jwt, &token.warnings)
+            }
+            Err(e) => return e.into_response(),
+        },
+        Wanted::Template(name) => {
+            match tokens::mint_from_template(app, name, subject, origin).await {
+                Ok(jwt) => render::token(&jwt, &[]),
+                Err(e) => return e.into_response(),
+            }
+        }
+    };
     cookies::append(&mut headers, cookies::client_uat(&app.config, client_uat));
-    // The JWT is base64url and dots: nothing in it needs JSON escaping.
-    let body = format!(r#"{{"object":"token","jwt":"{jwt}"}}"#);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     (headers, body).into_response()
 }
