@@ -359,6 +359,17 @@ impl Admin {
         .await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        Resp::read(
+            self.request(reqwest::Method::PUT, path)
+                .json(&body)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
     pub async fn delete(&self, path: &str) -> Resp {
         Resp::read(
             self.request(reqwest::Method::DELETE, path)
@@ -370,9 +381,8 @@ impl Admin {
     }
 }
 
-/// Verifies a token with Node's `jose` against the server's JWKS; returns the claims or
-/// the library's error. Installs the pinned `jose` on first use.
-pub fn verify_with_node_jose(server: &TestServer, token: &str) -> Result<Value, String> {
+/// The interop package's directory, with its pinned npm packages installed (once).
+fn interop_dir() -> std::path::PathBuf {
     static INSTALL: std::sync::Once = std::sync::Once::new();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop");
     INSTALL.call_once(|| {
@@ -385,18 +395,51 @@ pub fn verify_with_node_jose(server: &TestServer, token: &str) -> Result<Value, 
             assert!(status.success(), "npm ci failed in {}", dir.display());
         }
     });
+    dir
+}
+
+/// Runs one of the interop package's scripts; its JSON output, or its error.
+fn run_interop(script: &str, args: &[&str]) -> Result<Value, String> {
+    let dir = interop_dir();
     let out = std::process::Command::new("node")
-        .arg(dir.join("verify.mjs"))
-        .arg(format!("{}/.well-known/jwks.json", server.public_url))
-        .arg(&server.public_url)
-        .arg(token)
+        .arg(dir.join(script))
+        .args(args)
         .output()
         .expect("node is needed for the interop test");
     if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).expect("verify.mjs prints JSON"))
+        Ok(serde_json::from_slice(&out.stdout).expect("the interop scripts print JSON"))
     } else {
         Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
     }
+}
+
+/// Verifies a token with Node's `jose` against the server's JWKS; returns the claims or
+/// the library's error. Installs the pinned `jose` on first use.
+pub fn verify_with_node_jose(server: &TestServer, token: &str) -> Result<Value, String> {
+    run_interop(
+        "verify.mjs",
+        &[
+            &format!("{}/.well-known/jwks.json", server.public_url),
+            &server.public_url,
+            token,
+        ],
+    )
+}
+
+/// Verifies a JWT template's token with Node's `jose` (`tests/interop/verify_template.mjs`):
+/// `key` is `jwks:<url>`, `secret:<HS256 secret>` or `spki:<alg>:<PEM file>`; `hasura`
+/// also checks Hasura's claims format. Returns `{header, claims}` or the error.
+pub fn verify_template_with_node_jose(
+    issuer: &str,
+    token: &str,
+    key: &str,
+    hasura: bool,
+) -> Result<Value, String> {
+    let mut args = vec![issuer, token, key];
+    if hasura {
+        args.push("hasura");
+    }
+    run_interop("verify_template.mjs", &args)
 }
 
 /// The claims of a JWT, without verifying it (tests inspect what they minted).
