@@ -9,7 +9,8 @@ use super::{Algorithm, HmacKey, JwsError, SigningKey};
 /// A parsed custom key, ready to sign.
 #[derive(Debug)]
 pub enum CustomKey {
-    Hmac(HmacKey),
+    /// Boxed: an HMAC key is over a kilobyte of state.
+    Hmac(Box<HmacKey>),
     Pem(SigningKey),
 }
 
@@ -25,8 +26,12 @@ impl CustomKey {
             Some("HS256") if is_pem => Err(JwsError::InvalidKey(
                 "HS256 needs a shared secret, not a PEM key",
             )),
-            Some("HS256") => HmacKey::new(material.as_bytes()).map(CustomKey::Hmac),
-            None if !is_pem => HmacKey::new(material.as_bytes()).map(CustomKey::Hmac),
+            Some("HS256") => {
+                HmacKey::new(material.as_bytes()).map(|k| CustomKey::Hmac(Box::new(k)))
+            }
+            None if !is_pem => {
+                HmacKey::new(material.as_bytes()).map(|k| CustomKey::Hmac(Box::new(k)))
+            }
             None => SigningKey::from_pem(None, material).map(CustomKey::Pem),
             Some(name) => {
                 let alg: Algorithm = name.parse()?;
