@@ -16,7 +16,7 @@ use crate::error::Error;
 pub const COOKIE_LIMIT_BYTES: usize = 4096;
 
 #[derive(Serialize)]
-struct SessionClaims<'a> {
+struct SessionTokenClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     azp: Option<&'a str>,
     exp: i64,
@@ -36,7 +36,7 @@ struct SessionClaims<'a> {
 }
 
 #[derive(Serialize)]
-struct TemplateClaims<'a> {
+struct TemplateTokenClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     azp: Option<&'a str>,
     exp: i64,
@@ -91,7 +91,7 @@ pub async fn mint(
     let custom = template
         .as_ref()
         .map(|t| render(&t.compiled, session, user.as_ref(), actor.as_ref()));
-    let claims = SessionClaims {
+    let claims = SessionTokenClaims {
         azp,
         exp: iat + app.config.session.token_lifetime.0.as_secs() as i64,
         fva: factor_ages(session, now),
@@ -144,7 +144,7 @@ pub async fn mint_from_template(
     let actor: Option<Value> = session.actor.and_then(|a| serde_json::from_str(a).ok());
     let custom = render(&ready.claims, session, user.as_ref(), actor.as_ref());
     let iat = app.now() / 1000;
-    let claims = TemplateClaims {
+    let claims = TemplateTokenClaims {
         azp,
         exp: iat + ready.lifetime,
         iat,
