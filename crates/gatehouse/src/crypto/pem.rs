@@ -1,31 +1,28 @@
-//! PEM-armoured PKCS#8 private keys (Sign in with Apple's `.p8` files).
+//! PEM-armoured private keys: PKCS#8 (`PRIVATE KEY`, e.g. Sign in with Apple's `.p8`
+//! files), PKCS#1 (`RSA PRIVATE KEY`) and SEC1 (`EC PRIVATE KEY`), read with
+//! rustls-pki-types' PEM parser (already in the graph through rustls).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::PrivateKeyDer;
 
 use super::jws::{Algorithm, JwsError, SigningKey};
 
+/// The first private key in a PEM text. Configuration often carries a PEM on one line
+/// with literal `\n`s: those count as line breaks.
+pub fn private_key(pem: &str) -> Result<PrivateKeyDer<'static>, JwsError> {
+    let text = pem.replace("\\n", "\n");
+    PrivateKeyDer::from_pem_slice(text.as_bytes())
+        .map_err(|_| JwsError::InvalidKey("not a PEM private key"))
+}
+
 /// The DER inside a `-----BEGIN PRIVATE KEY-----` block.
 pub fn pkcs8_der(pem: &str) -> Result<Vec<u8>, JwsError> {
-    const BEGIN: &str = "-----BEGIN PRIVATE KEY-----";
-    const END: &str = "-----END PRIVATE KEY-----";
-    // Configuration often carries the PEM on one line with literal `\n`s.
-    let text = pem.replace("\\n", "\n");
-    let start = text
-        .find(BEGIN)
-        .ok_or(JwsError::InvalidKey("expected -----BEGIN PRIVATE KEY-----"))?
-        + BEGIN.len();
-    let end = text[start..]
-        .find(END)
-        .ok_or(JwsError::InvalidKey("expected -----END PRIVATE KEY-----"))?
-        + start;
-    let body: String = text[start..end]
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    STANDARD
-        .decode(body)
-        .map_err(|_| JwsError::InvalidKey("the PEM body is not base64"))
+    match private_key(pem)? {
+        PrivateKeyDer::Pkcs8(key) => Ok(key.secret_pkcs8_der().to_vec()),
+        _ => Err(JwsError::InvalidKey("expected -----BEGIN PRIVATE KEY-----")),
+    }
 }
 
 /// An ES256 signing key from a PKCS#8 PEM, with `kid` in its token headers.
@@ -54,7 +51,7 @@ mod tests {
         let key = SigningKey::generate(Algorithm::ES256, "k".into()).unwrap();
         let pem = to_pem(&key.pkcs8_der());
         let loaded = es256_signing_key(&pem, "K1").unwrap();
-        assert_eq!(loaded.kid(), "K1");
+        assert_eq!(loaded.kid(), Some("K1"));
         assert_eq!(loaded.public_jwk()["x"], key.public_jwk()["x"]);
         // One line with literal \n, as an environment variable carries it.
         assert!(es256_signing_key(&pem.replace('\n', "\\n"), "K1").is_ok());

@@ -102,11 +102,9 @@ impl SigningKey {
     /// KEY` or SEC1 `EC PRIVATE KEY`). Its tokens carry no `kid`. With `alg`, the key must
     /// be of that type; without, the type decides (RSA: RS256, P-256: ES256, Ed25519: EdDSA).
     pub fn from_pem(alg: Option<Algorithm>, pem: &str) -> Result<Self, JwsError> {
-        use rustls_pki_types::pem::PemObject as _;
         use rustls_pki_types::PrivateKeyDer;
 
-        let key = PrivateKeyDer::from_pem_slice(pem.as_bytes())
-            .map_err(|_| JwsError::InvalidKey("not a PEM private key"))?;
+        let key = crate::crypto::pem::private_key(pem)?;
         let der = key.secret_der();
         let rsa = |der: &[u8], pkcs1: bool| {
             let pair = if pkcs1 {

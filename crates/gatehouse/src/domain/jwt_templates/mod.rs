@@ -10,8 +10,6 @@ mod presets;
 pub use cache::{ready_for_mint, MintReady, TemplateCache};
 pub use presets::Preset;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
 
@@ -338,7 +336,7 @@ fn check_key(app: &App, alg: Option<&str>, key: Option<&str>) -> Result<Option<S
 
 /// The custom key's material sealed for this template's row.
 fn seal(app: &App, id: &str, material: &str) -> String {
-    B64.encode(app.master_key.seal(material.as_bytes(), &aad(id)))
+    app.master_key.seal_text(material, &aad(id))
 }
 
 /// The custom key's material, if the template has one.
@@ -346,17 +344,15 @@ fn open(app: &App, row: &StoredJwtTemplate) -> Result<Option<String>, Error> {
     let Some(sealed) = row.sealed_signing_key.as_deref() else {
         return Ok(None);
     };
-    let plain = B64
-        .decode(sealed)
-        .ok()
-        .and_then(|bytes| app.master_key.open(&bytes, &aad(&row.id)).ok())
-        .and_then(|plain| String::from_utf8(plain).ok())
-        .ok_or_else(|| corrupt(&row.id))?;
+    let plain = app
+        .master_key
+        .open_text(sealed, &aad(&row.id))
+        .map_err(|_| corrupt(&row.id))?;
     Ok(Some(plain))
 }
 
-fn aad(id: &str) -> Vec<u8> {
-    format!("jwt_template:{id}:signing_key").into_bytes()
+fn aad(id: &str) -> String {
+    format!("jwt_template:{id}:signing_key")
 }
 
 /// A stored template that no longer opens or compiles (the master key changed, or a
