@@ -5,6 +5,7 @@
 #   bench/run.sh --quick    smoke run (3 x 2 s of load per phase, 100,000 seeded rows)
 #   bench/run.sh --keep     keep the logs, databases and wrk/oha output (prints where)
 #   bench/run.sh --mint     only the token-minting phases 1a and 1b (~1 min)
+#   bench/run.sh --pages    only the hosted-pages phase 5 (~1 min)
 #
 # The server runs pinned to one core (SERVER_CPU, default 1), the load generator to the
 # other (LOAD_CPU, default 0); the raw-operation baselines (examples/raw_ops.rs) run
@@ -19,12 +20,14 @@ cd "$ROOT"
 QUICK=0
 KEEP=0
 MINT_ONLY=0
+PAGES_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     --keep) KEEP=1 ;;
     --mint) MINT_ONLY=1 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    --pages) PAGES_ONLY=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -42,6 +45,8 @@ K=${K:-64}                          # users/sessions the load cycles through
 MINT_CONNS=${MINT_CONNS:-16}        # closed-loop connections for throughput phases
 SIGNIN_CONNS=${SIGNIN_CONNS:-4}     # = hash_queue with hash_concurrency 1: no 429 at capacity
 MEM_CONNS=${MEM_CONNS:-1000}
+PAGE_RATE=${PAGE_RATE:-1000}        # requests/s of the pages phase (constant rate, oha)
+PAGE_CONNS=${PAGE_CONNS:-16}
 PASSWORD="bench-Horse-Battery-Staple-9"
 MASTER_KEY="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 SECRET_KEY="sk_bench_0123456789abcdefghijklmnop"
@@ -59,7 +64,7 @@ apt_install() {
 for tool in curl jq sqlite3 wrk; do
   command -v "$tool" >/dev/null || apt_install "$tool"
 done
-OHA="$ROOT/bench/.tools/bin/oha"
+OHA=${OHA:-"$ROOT/bench/.tools/bin/oha"}
 if [[ ! -x $OHA && $MINT_ONLY == 0 ]]; then
   log "installing oha into bench/.tools (once; a few minutes)"
   cargo install oha --locked --root "$ROOT/bench/.tools" >/dev/null 2>&1 || die "cargo install oha failed"
@@ -219,6 +224,97 @@ j() { jq -r "$2" <<<"$1"; }
 
 RESULTS="$WORK/results.txt"
 row() { printf '%-58s %-44s %-8s %s\n' "$1" "$2" "$3" "$4" | tee -a "$RESULTS"; }
+
+# ---------------------------------------------------------------- 5. hosted pages
+
+# oha_rate OUT PATH [COOKIE]: a constant PAGE_RATE GETs/s of PATH for SLICE seconds on the
+# load core (per-request CSV to OUT).
+oha_rate() {
+  local out=$1 path=$2 cookie=${3:-}
+  local args=(--no-tui -q "$PAGE_RATE" -z "${SLICE}s" -c "$PAGE_CONNS" --latency-correction
+    --disable-compression -t 10s --output-format csv --redirect 0)
+  if [[ -n $cookie ]]; then args+=(-H "Cookie: $cookie"); fi
+  taskset -c "$LOAD_CPU" "$OHA" "${args[@]}" "$PUB$path" >"$out" 2>>"$WORK/oha.err" || true
+}
+
+# p99_of CSV STATUS_REGEX -> "count p50 p99 max" (ms) of the requests with those statuses.
+p99_of() {
+  awk -F, -v re="$2" 'NR > 1 && $7 ~ "^(" re ")$" { print $5 * 1000 }' "$1" | sort -g |
+    awk '{ v[NR] = $1 } END {
+      if (NR == 0) { print "0 0 0 0"; exit }
+      i50 = int(NR * 0.50); if (i50 < 1) i50 = 1
+      i99 = int(NR * 0.99 + 0.999); if (i99 > NR) i99 = NR
+      printf "%d %.3f %.3f %.3f\n", NR, v[i50], v[i99], v[NR] }'
+}
+
+# Each page, and GET /healthz, at the same constant rate on the same server: ROUNDS rounds
+# of (healthz, then every page), so a drifting machine moves both sides alike. The
+# median p99 over the rounds of each page is compared with that of /healthz.
+PAGE_NAMES=(sign-in sign-up verify user sign-out)
+pages_phase() {
+  log "pages: server on cpu $SERVER_CPU, $PAGE_RATE req/s (oha, $PAGE_CONNS connections), $ROUNDS x ${SLICE}s each"
+  start_server pages RS256
+  create_users "$WORK/users_pages.txt" page 1
+  sign_in_all "$WORK/users_pages.txt" "$WORK/pairs_pages.txt"
+  local token sid r name path cookie
+  read -r token sid <"$WORK/pairs_pages.txt"
+  local signed_in="__client=$token"
+  # name -> "path|cookie": the sign-in pages as a first visit, the account pages signed in.
+  declare -A PAGE=(
+    [sign-in]="/sign-in|"
+    [sign-up]="/sign-up|"
+    [verify]="/verify?__gatehouse_status=failed|"
+    [user]="/user|$signed_in"
+    [sign-out]="/sign-out|$signed_in"
+  )
+  curl -sf -o /dev/null -b "$signed_in" "$PUB/user" || die "GET /user failed for the signed-in client"
+  oha_rate "$WORK/warm.csv" /sign-in
+  for r in $(seq "$ROUNDS"); do
+    oha_rate "$WORK/healthz.$r.csv" /healthz
+    for name in "${PAGE_NAMES[@]}"; do
+      IFS='|' read -r path cookie <<<"${PAGE[$name]}"
+      oha_rate "$WORK/$name.$r.csv" "$path" "$cookie"
+    done
+  done
+  stop_server
+}
+
+# median_p99 NAME: "median_p99 worst_p99 ok_count other_count" over the rounds.
+median_p99() {
+  local name=$1 r ps=() ok=0 other=0 n p50 p99 max
+  for r in $(seq "$ROUNDS"); do
+    read -r n p50 p99 max < <(p99_of "$WORK/$name.$r.csv" '200')
+    ps+=("$p99"); ok=$((ok + n))
+    other=$((other + $(awk -F, 'NR > 1 && $7 != "200"' "$WORK/$name.$r.csv" | wc -l)))
+  done
+  printf '%s\n' "${ps[@]}" | sort -g | awk -v ok="$ok" -v other="$other" \
+    '{ v[NR] = $1 } END { printf "%s %s %d %d\n", v[int((NR + 1) / 2)], v[NR], ok, other }'
+}
+
+pages_report() {
+  local hz hz_worst hz_ok hz_other name p99 worst ok other R
+  read -r hz hz_worst hz_ok hz_other < <(median_p99 healthz)
+  row "5  GET /healthz p99 at $PAGE_RATE/s (baseline)" "p99 $hz ms (worst round $hz_worst), $hz_ok ok, $hz_other other" "-" "-"
+  for name in "${PAGE_NAMES[@]}"; do
+    read -r p99 worst ok other < <(median_p99 "$name")
+    R=$(ratio "$p99" "$hz")
+    row "5  GET /$name p99 <= 2 x /healthz p99" "p99 $p99 ms (worst round $worst), $ok ok, $other other" "$R" \
+      "$(verdict "$R <= 2 && $other == 0 && $ok > 0")"
+  done
+}
+
+if [[ $PAGES_ONLY == 1 ]]; then
+  [[ -x $OHA ]] || die "oha is needed for the pages phase"
+  pages_phase
+  RESULTS="$WORK/results.txt"
+  row() { printf '%-58s %-52s %-8s %s\n' "$1" "$2" "$3" "$4" | tee -a "$RESULTS"; }
+  echo
+  echo "Gatehouse pages benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null); load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1 /proc/loadavg)"
+  row "target" "measured" "ratio" "verdict"
+  row "----" "----" "----" "----"
+  pages_report
+  exit 0
+fi
 
 # ---------------------------------------------------------------- 0. raw baselines
 
@@ -401,6 +497,8 @@ SIGNIN_BIG1=$(wrk_run signin "$WORK/users_big.txt" 1 "$DURATION" /)
 RSS_BIG=$(rss_kib)
 stop_server
 
+pages_phase
+
 # ---------------------------------------------------------------- report
 
 LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
@@ -464,6 +562,7 @@ row "4a RSS idle < 64 MiB (at start / at rest after traffic)" \
 row "4b RSS with $MEM_CONNS connections minting (bound 256)" \
   "peak $(mib "$RSS_PEAK") MiB, at rest after $(mib "$RSS_IDLE_AFTER") MiB ($(r2 "$(j "$MEM_RUN" .rps)")/s)" "-" \
   "$(verdict "$RSS_PEAK < 262144 && $RSS_IDLE_AFTER < 262144 && $(j "$MEM_RUN" .socket_errors) == 0 && $(j "$MEM_RUN" .non2xx) == 0")"
+pages_report
 {
   echo
   echo "context:"

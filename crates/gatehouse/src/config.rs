@@ -14,10 +14,12 @@ use crate::crypto::jws::Algorithm;
 
 mod delivery;
 mod oauth;
+mod pages;
 pub use delivery::{
     DeliveryConfig, EmailConfig, EmailTransport, SmsConfig, SmsTransport, SmtpTls, SmtpUrl,
 };
 pub use oauth::{OAuthProviderConfig, ProviderKind};
+pub use pages::PagesConfig;
 
 /// Environment variables with the `GATEHOUSE_` prefix that are not configuration keys
 /// (`user_password` is read by `gatehouse users create`).
@@ -58,6 +60,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// `[oauth.<name>]`: social sign-in providers, by name (the strategy is `oauth_<name>`).
     pub oauth: std::collections::BTreeMap<String, OAuthProviderConfig>,
+    pub pages: PagesConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,6 +176,7 @@ impl Default for Config {
             rate_limits: RateLimitsConfig::default(),
             limits: LimitsConfig::default(),
             oauth: Default::default(),
+            pages: PagesConfig::default(),
         }
     }
 }
@@ -364,6 +368,8 @@ impl Config {
             }
         }
         self.allowed_origins = origins;
+        self.pages
+            .validate(&self.public_url, &self.allowed_origins)?;
         if self.auth.identifiers.is_empty() {
             return bad(
                 "auth.identifiers",
@@ -465,6 +471,11 @@ impl Config {
     /// allowed origin.
     pub fn redirect_allowed(&self, url: &str) -> bool {
         normalize_origin(url).is_some_and(|o| self.origin_allowed(&o))
+    }
+
+    /// A `[pages]` URL (a path on the public URL or an absolute URL) made absolute.
+    pub fn page_url(&self, value: &str) -> String {
+        pages::resolve(&self.public_url, value).unwrap_or_else(|| self.public_url.clone())
     }
 
     pub fn hash_concurrency(&self) -> usize {

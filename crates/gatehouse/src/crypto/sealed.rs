@@ -70,6 +70,12 @@ impl MasterKey {
         STANDARD.encode(self.0)
     }
 
+    /// A key for one purpose (`purpose` names it), derived from this one with
+    /// HMAC-SHA-256, so that a MAC key in use elsewhere never is the master key itself.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        super::digest::hmac_sha256(&self.0, purpose.as_bytes())
+    }
+
     /// Encrypts and authenticates `plaintext`, binding it to `aad`.
     ///
     /// Pass something identifying the owning row (e.g. a key id) as `aad` so a

@@ -14,7 +14,7 @@ mod retry;
 pub mod sealing;
 mod sender;
 mod smtp;
-mod templates;
+pub(crate) mod templates;
 mod twilio;
 pub mod worker;
 

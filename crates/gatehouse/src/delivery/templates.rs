@@ -165,7 +165,7 @@ impl Templates {
 
 /// Escapes values in HTML templates the way HTML needs (`& < > " '`), leaving `/` as it
 /// is, so links read as links in the message source too.
-fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
+pub(crate) fn html_formatter(out: &mut Output, state: &State, value: &Value) -> Result<(), Error> {
     if state.auto_escape() != AutoEscape::Html
         || value.is_safe()
         || value.is_undefined()

@@ -6,7 +6,9 @@ use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::crypto::{ids, random};
 use crate::domain::clients::ClientCtx;
-use crate::domain::model::{Session, TokenSubject, SESSION_ACTIVE};
+use crate::domain::model::{
+    Session, TokenSubject, SESSION_ACTIVE, SESSION_ENDED, SESSION_REMOVED, SESSION_REVOKED,
+};
 use crate::error::Error;
 
 /// How the user proved who they are, for `fva`.
@@ -94,6 +96,58 @@ pub async fn end(
     let now = app.now();
     app.store.end_session(&session.id, status, now).await?;
     after_client_sessions_changed(app, ctx, &session.client_id).await
+}
+
+/// Signs out every session of the request's client (`DELETE /v1/client/sessions`, the
+/// sign-out page).
+pub async fn sign_out_client(app: &App, ctx: &mut ClientCtx) -> Result<(), Error> {
+    let client_id = ctx.require()?.id.clone();
+    app.store
+        .end_client_sessions(&client_id, SESSION_ENDED, app.now())
+        .await?;
+    after_client_sessions_changed(app, ctx, &client_id).await
+}
+
+/// Revokes one of the user's sessions (`POST /v1/me/sessions/{id}/revoke`, the device
+/// list): `removed` when it is the current one, else `revoked`. Another user's session
+/// is not found.
+pub async fn revoke_user_session(
+    app: &App,
+    ctx: &mut ClientCtx,
+    current: &Session,
+    target_id: &str,
+) -> Result<Session, Error> {
+    let target = app
+        .store
+        .get_session(target_id)
+        .await?
+        .filter(|s| s.user_id == current.user_id)
+        .ok_or_else(|| Error::not_found("session"))?;
+    let status = if target.id == current.id {
+        SESSION_REMOVED
+    } else {
+        SESSION_REVOKED
+    };
+    app.store.end_session(&target.id, status, app.now()).await?;
+    after_client_sessions_changed(app, ctx, &target.client_id).await?;
+    app.store
+        .get_session(target_id)
+        .await?
+        .ok_or_else(|| Error::not_found("session"))
+}
+
+/// Signs the user out on every device: their other sessions are revoked, this one ends.
+pub async fn sign_out_everywhere(
+    app: &App,
+    ctx: &mut ClientCtx,
+    current: &Session,
+) -> Result<(), Error> {
+    let now = app.now();
+    app.store
+        .end_user_sessions(&current.user_id, SESSION_REVOKED, Some(&current.id), now)
+        .await?;
+    app.store.end_session(&current.id, SESSION_ENDED, now).await?;
+    after_client_sessions_changed(app, ctx, &current.client_id).await
 }
 
 /// After sessions of a client ended: point `last_active_session_id` at a remaining one.

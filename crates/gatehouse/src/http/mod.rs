@@ -4,6 +4,7 @@ pub mod backend;
 pub mod body;
 pub mod client_ip;
 pub mod cookies;
+mod cors;
 pub mod envelope;
 mod error;
 pub mod extract;
@@ -11,6 +12,7 @@ pub mod frontend;
 mod middleware;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod render;
 pub mod well_known;
 
@@ -25,7 +27,8 @@ use crate::error::Error;
 pub fn public_router(app: AppRef) -> Router {
     let limit = app.config.limits.max_body_bytes;
     let router = Router::new()
-        .merge(frontend::router())
+        .merge(frontend::router().layer(cors::layer(&app.config)))
+        .merge(pages::router(app.clone()))
         .route("/.well-known/jwks.json", get(well_known::jwks))
         .route(
             "/.well-known/openid-configuration",

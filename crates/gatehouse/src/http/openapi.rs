@@ -313,6 +313,37 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
         "Remove a phone number (not the last way to sign in)",
         &[],
     ),
+    (
+        "get",
+        "/v1/gatehouse.js",
+        "The browser client (an ES module; ?v=<version> is cached for a year)",
+        &[],
+    ),
+    (
+        "get",
+        "/sign-in",
+        "Hosted sign-in page (HTML; its forms post to /sign-in/...)",
+        &[],
+    ),
+    (
+        "get",
+        "/sign-up",
+        "Hosted sign-up page (HTML; its forms post to /sign-up/...)",
+        &[],
+    ),
+    (
+        "get",
+        "/verify",
+        "Magic-link landing page (HTML)",
+        &[],
+    ),
+    (
+        "get",
+        "/user",
+        "Hosted account page (HTML; its forms post to /user/...)",
+        &[],
+    ),
+    ("get", "/sign-out", "Sign-out page (HTML)", &[]),
     ("get", "/.well-known/jwks.json", "Public signing keys", &[]),
     (
         "get",

@@ -4,7 +4,6 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::app::AppRef;
-use crate::domain::model::SESSION_ENDED;
 use crate::domain::{sessions, tokens};
 use crate::error::Error;
 use crate::http::backend::QueryParams;
@@ -27,11 +26,7 @@ pub async fn get_client(State(app): State<AppRef>, mut fe: Frontend) -> Response
 /// `DELETE /v1/client/sessions`: signs out every session of this client.
 pub async fn sign_out_all(State(app): State<AppRef>, mut fe: Frontend) -> Response {
     let result = async {
-        let client = fe.ctx.require()?.clone();
-        app.store
-            .end_client_sessions(&client.id, SESSION_ENDED, app.now())
-            .await?;
-        sessions::after_client_sessions_changed(&app, &mut fe.ctx, &client.id).await?;
+        sessions::sign_out_client(&app, &mut fe.ctx).await?;
         envelope::client_json(&app, &fe.ctx).await
     }
     .await;

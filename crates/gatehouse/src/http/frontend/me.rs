@@ -3,7 +3,6 @@ use axum::response::Response;
 use serde_json::Value;
 
 use crate::app::AppRef;
-use crate::domain::model::{SESSION_REMOVED, SESSION_REVOKED};
 use crate::domain::sessions;
 use crate::domain::users::{self, UpdateUser};
 use crate::error::Error;
@@ -105,24 +104,7 @@ pub async fn revoke_session(
 ) -> Response {
     let result = async {
         let me = SignedIn::enrolled(&app, &fe).await?;
-        let target = app
-            .store
-            .get_session(&id)
-            .await?
-            .filter(|s| s.user_id == me.user.user.id);
-        let target = target.ok_or_else(|| Error::not_found("session"))?;
-        let status = if target.id == me.session.id {
-            SESSION_REMOVED
-        } else {
-            SESSION_REVOKED
-        };
-        app.store.end_session(&target.id, status, app.now()).await?;
-        sessions::after_client_sessions_changed(&app, &mut fe.ctx, &target.client_id).await?;
-        let target = app
-            .store
-            .get_session(&id)
-            .await?
-            .ok_or_else(|| Error::not_found("session"))?;
+        let target = sessions::revoke_user_session(&app, &mut fe.ctx, &me.session, &id).await?;
         Ok(render::session(&app, &target, None))
     }
     .await;

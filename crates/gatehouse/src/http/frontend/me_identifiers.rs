@@ -31,7 +31,7 @@ impl Identifiers for PhoneNumbers {
 
 /// The signed-in user; a user who must still enroll MFA may manage phone numbers when
 /// they are how a second factor is enrolled.
-async fn me(app: &AppRef, fe: &Frontend, kind: Kind) -> Result<SignedIn, Error> {
+pub(crate) async fn me(app: &AppRef, fe: &Frontend, kind: Kind) -> Result<SignedIn, Error> {
     if kind.enrolls_second_factor(app) {
         SignedIn::from_frontend(app, fe).await
     } else {

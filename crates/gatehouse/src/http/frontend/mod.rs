@@ -2,14 +2,14 @@
 //! render through the envelope.
 
 mod client;
-mod environment;
+pub(crate) mod environment;
 mod external_accounts;
 mod me;
-mod me_identifiers;
+pub(crate) mod me_identifiers;
 mod mfa;
 mod oauth_callback;
 mod sessions;
-mod sign_ins;
+pub(crate) mod sign_ins;
 mod sign_ups;
 mod verify;
 

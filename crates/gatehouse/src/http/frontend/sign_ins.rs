@@ -11,7 +11,7 @@ use crate::http::envelope::finish;
 use crate::http::extract::Frontend;
 use crate::http::render;
 
-async fn render_attempt(app: &App, a: &SignInAttempt) -> Result<Value, Error> {
+pub(crate) async fn render_attempt(app: &App, a: &SignInAttempt) -> Result<Value, Error> {
     let user = match &a.user_id {
         Some(id) => app.store.get_user(id).await?,
         None => None,

@@ -1,0 +1,270 @@
+// End-to-end tests of the hosted pages and gatehouse.js in headless Chromium, run by
+// the Rust test `browser::hosted_pages_and_gatehouse_js_in_chromium` (tests/pages.rs),
+// which starts the server and passes its URLs as one JSON argument. One browser, one
+// context per person/device. Every page visited is checked with axe-core (no serious or
+// critical violations, light and dark) and screenshotted in both colour schemes.
+import { chromium } from "playwright-core";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import { createRequire } from "node:module";
+
+const cfg = JSON.parse(process.argv[2]);
+const require = createRequire(import.meta.url);
+const axeSource = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+const PASSWORD = "correct horse battery staple";
+const GH = cfg.publicUrl;
+const failures = [];
+const timings = {};
+fs.mkdirSync(cfg.artifacts, { recursive: true });
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// A tiny app on another origin that uses gatehouse.js the way an application would.
+const appHtml = fs.readFileSync(new URL("./app.html", import.meta.url), "utf8").replaceAll("__GATEHOUSE__", GH);
+const appServer = http.createServer((_, res) => {
+  res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+  res.end(appHtml);
+});
+await new Promise((resolve) => appServer.listen(cfg.appPort, "127.0.0.1", resolve));
+const APP = `http://127.0.0.1:${cfg.appPort}/app`;
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+
+async function context() {
+  const ctx = await browser.newContext({ viewport: { width: 800, height: 900 } });
+  return ctx;
+}
+
+async function page(ctx, label) {
+  const p = await ctx.newPage();
+  p.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) {
+      failures.push(`${label}: ${m.text()}`);
+    }
+  });
+  p.on("pageerror", (e) => failures.push(`${label}: page error ${e.message}`));
+  return p;
+}
+
+// axe-core in both colour schemes, and a screenshot of each.
+async function audit(p, name) {
+  await p.evaluate(axeSource);
+  for (const scheme of ["light", "dark"]) {
+    await p.emulateMedia({ colorScheme: scheme });
+    const violations = await p.evaluate(async () => {
+      const r = await window.axe.run(document, { resultTypes: ["violations"] });
+      return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+    });
+    const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+    if (bad.length) failures.push(`axe ${name} (${scheme}): ${JSON.stringify(bad)}`);
+    await p.screenshot({ path: `${cfg.artifacts}/${name}-${scheme}.png`, fullPage: true });
+  }
+  await p.emulateMedia({ colorScheme: "light" });
+}
+
+function claims(jwt) {
+  return JSON.parse(Buffer.from(jwt.split(".")[1], "base64url").toString());
+}
+
+function totp(secretB32, unixSeconds) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of secretB32.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = crypto.createHmac("sha1", key).update(counter).digest();
+  const o = mac[19] & 0xf;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1e6).padStart(6, "0");
+}
+
+async function admin(method, path, body) {
+  const r = await fetch(cfg.adminUrl + path, {
+    method,
+    headers: { authorization: `Bearer ${cfg.secretKey}`, "content-type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  check(r.ok, `${method} ${path}: ${r.status}`);
+  return r.json();
+}
+
+const signedIn = (p, email) =>
+  p.waitForFunction((e) => document.getElementById("who")?.textContent === `signed in as ${e}`, email, { timeout: 10000 });
+
+async function signUp(p, email, first) {
+  await p.goto(`${GH}/sign-up`);
+  await p.fill("#f-first_name", first);
+  await p.fill("#f-email_address", email);
+  await p.fill("#f-password", PASSWORD);
+  await Promise.all([p.waitForURL(APP), p.click("button[type=submit]")]);
+}
+
+async function identifierAndPassword(p, email, { audited = false } = {}) {
+  await p.goto(`${GH}/sign-in`);
+  if (audited) await audit(p, "sign-in");
+  await p.fill("#f-identifier", email);
+  await Promise.all([p.waitForURL(/attempt=/), p.click("button[type=submit]")]);
+  if (audited) await audit(p, "sign-in-password");
+  await p.fill("#f-password", PASSWORD);
+  await p.click("form[action='/sign-in/password'] button[type=submit]");
+}
+
+async function scenario(name, f) {
+  const t = Date.now();
+  try {
+    await f();
+  } catch (e) {
+    failures.push(`${name}: ${e.stack || e}`);
+  }
+  timings[name] = Date.now() - t;
+}
+
+// 1. Sign-up with a password lands on after_sign_up_url signed in; reload and a second
+// tab stay signed in; __session stays fresh past its lifetime; __client is never
+// visible to scripts; signing out in one tab signs the other out within 2 s.
+await scenario("sign_up_tabs_and_refresh", async () => {
+  const ctx = await context();
+  const a = await page(ctx, "tab 1");
+  await a.goto(`${GH}/sign-up`);
+  await audit(a, "sign-up");
+  await signUp(a, "ada@example.com", "Ada");
+  await signedIn(a, "ada@example.com");
+  const noClient = () => !/(^|; )__client=/.test(document.cookie);
+  check(await a.evaluate(noClient), "__client is visible to scripts");
+  await a.reload();
+  await signedIn(a, "ada@example.com");
+  const b = await page(ctx, "tab 2");
+  await b.goto(APP);
+  await signedIn(b, "ada@example.com");
+
+  const session = async () => (await ctx.cookies(GH)).find((c) => c.name === "__session");
+  const first = await session();
+  check(first, "no __session after sign-up");
+  const before = claims(first.value);
+  await a.waitForTimeout((cfg.tokenLifetime * 2 + 1) * 1000);
+  const later = await session();
+  check(later, "__session expired: not refreshed");
+  const after = claims(later.value);
+  check(after.iat > before.iat, `__session not refreshed (iat ${before.iat} -> ${after.iat})`);
+  check(after.exp * 1000 > Date.now(), "__session is expired");
+  check(after.azp === `http://127.0.0.1:${cfg.appPort}`, `azp ${after.azp}`);
+  const fromPage = await a.evaluate(() => window.gatehouse.getToken());
+  check(claims(fromPage).exp * 1000 > Date.now(), "getToken gave an expired token");
+  check(await a.evaluate(noClient), "__client is visible to scripts");
+  check(await b.evaluate(noClient), "__client is visible to scripts");
+
+  await a.click("#sign-out");
+  const t0 = Date.now();
+  await b.waitForFunction(() => document.getElementById("who").textContent === "signed out", null, { timeout: 2000 });
+  timings.other_tab_signed_out_ms = Date.now() - t0;
+  await a.waitForFunction(() => document.getElementById("who").textContent === "signed out");
+  check(!(await session()), "__session left after sign-out");
+  await ctx.close();
+});
+
+// 2. A magic link opened in a second, separate browser: the first tab finishes by itself.
+await scenario("magic_link_in_another_browser", async () => {
+  await admin("POST", "/v1/users", { email_address: ["link@example.com"], password: PASSWORD });
+  const ctx = await context();
+  const p = await page(ctx, "asking browser");
+  await p.goto(`${GH}/sign-in`);
+  await audit(p, "sign-in");
+  await p.fill("#f-identifier", "link@example.com");
+  await Promise.all([p.waitForURL(/attempt=/), p.click("button[type=submit]")]);
+  await audit(p, "sign-in-password");
+  await Promise.all([p.waitForURL(/view=methods/), p.click("text=Use another method")]);
+  await audit(p, "sign-in-methods");
+  await Promise.all([p.waitForURL(/attempt=(?!.*view=)/), p.click("button:has-text('Email a sign-in link')")]);
+  await p.waitForSelector("[data-poll]");
+  await audit(p, "sign-in-check-email");
+  const outbox = await admin("GET", "/v1/dev/outbox?to=link%40example.com");
+  const text = outbox.data[0].text;
+  const link = text.match(/https?:\/\/\S+\/v1\/verify\?token=\S+/)[0];
+  const other = await context();
+  const q = await page(other, "other browser");
+  await q.goto(link);
+  await q.waitForSelector("[data-state=verified]");
+  await audit(q, "verify-other-browser");
+  const t0 = Date.now();
+  await p.waitForURL(`${GH}/user`, { timeout: 10000 });
+  timings.first_tab_finished_ms = Date.now() - t0;
+  await p.waitForSelector("#devices");
+  await audit(p, "user");
+  check((await other.cookies(GH)).every((c) => c.name !== "__session"), "the other browser got a session");
+  await q.goto(`${GH}/verify?__gatehouse_status=expired`);
+  await audit(q, "verify-expired");
+  await q.goto(`${GH}/verify?__gatehouse_status=failed`);
+  await audit(q, "verify-failed");
+  await other.close();
+  await ctx.close();
+});
+
+// 3. MFA: enroll from /user (the key read from the page), sign out, sign in with the
+// password and a TOTP code; then with a backup code.
+await scenario("mfa_enroll_totp_and_backup_code", async () => {
+  const ctx = await context();
+  const p = await page(ctx, "mfa");
+  await signUp(p, "grace@example.com", "Grace");
+  await p.goto(`${GH}/user`);
+  await Promise.all([p.waitForURL(`${GH}/user/mfa/start`), p.click("text=Set up authenticator app")]);
+  await audit(p, "mfa-enroll");
+  const secret = await p.getAttribute("#totp-secret", "data-secret");
+  check(/^[A-Z2-7]{32}$/.test(secret), `secret ${secret}`);
+  check(await p.locator(".qr svg").count() === 1, "no QR code");
+  const enrolledAt = Date.now() / 1000;
+  await p.fill("#f-code", totp(secret, enrolledAt));
+  await Promise.all([p.waitForURL(`${GH}/user/mfa/confirm`), p.click("text=Turn on")]);
+  await audit(p, "mfa-backup-codes");
+  const codes = await p.locator("#backup-codes code").allTextContents();
+  check(codes.length === 10, `${codes.length} backup codes`);
+  await p.click("text=I saved them");
+  await p.waitForSelector("text=An authenticator app is set up.");
+
+  await p.goto(`${GH}/sign-out`);
+  await audit(p, "sign-out");
+  await Promise.all([p.waitForURL(`${GH}/sign-in`), p.click("button:has-text('Sign out')")]);
+  await identifierAndPassword(p, "grace@example.com");
+  await p.waitForSelector("#f-code");
+  await audit(p, "sign-in-totp");
+  // The step after the one used at enrollment (a step is never accepted twice).
+  await p.fill("#f-code", totp(secret, enrolledAt + 30));
+  await Promise.all([p.waitForURL(`${GH}/user`), p.click("button:has-text('Verify')")]);
+
+  await p.goto(`${GH}/sign-out`);
+  await Promise.all([p.waitForURL(`${GH}/sign-in`), p.click("button:has-text('Sign out')")]);
+  await identifierAndPassword(p, "grace@example.com");
+  await Promise.all([p.waitForURL(/view=backup/), p.click("text=Use a backup code")]);
+  await audit(p, "sign-in-backup-code");
+  await p.fill("#f-code", "wrong-code");
+  await p.click("button:has-text('Verify')");
+  await p.waitForSelector("#e-code");
+  await audit(p, "sign-in-backup-code-error");
+  await p.fill("#f-code", codes[0]);
+  await Promise.all([p.waitForURL(`${GH}/user`), p.click("button:has-text('Verify')")]);
+  await ctx.close();
+});
+
+// 4. The remaining pages' states: errors shown on the identifier step.
+await scenario("error_states", async () => {
+  const ctx = await context();
+  const p = await page(ctx, "errors");
+  await p.goto(`${GH}/sign-in`);
+  await p.fill("#f-identifier", "nobody@example.com");
+  await p.click("button[type=submit]");
+  await p.waitForSelector("#e-identifier");
+  const focused = await p.evaluate(() => document.activeElement?.id);
+  check(focused === "f-identifier", `focus on ${focused}, not the field in error`);
+  await audit(p, "sign-in-error");
+  await ctx.close();
+});
+
+await browser.close();
+appServer.close();
+console.log(JSON.stringify({ failures, timings }));
+process.exit(failures.length ? 1 : 0);
