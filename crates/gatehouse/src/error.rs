@@ -44,6 +44,7 @@ impl Error {
             "user_banned"
             | "user_locked"
             | "origin_invalid"
+            | "csrf_invalid"
             | "sign_up_disabled"
             | "mfa_enrollment_required"
             | "session_reverification_required"

@@ -348,7 +348,7 @@ async fn account_page_changes_by_forms(db: DbKind) {
     assert_eq!(r.status, 303, "{}", r.body);
     let page = b.follow(&r).await;
     assert!(page.body.contains(&format!("Code sent to {second}")), "{}", page.body);
-    let id = page.input("id").unwrap();
+    let id = page.form_input("/user/identifiers/verify", "id").unwrap();
     let code = latest_code(&server, second).await;
     let r = b
         .submit("/user", "/user/identifiers/verify", &[("kind", "email_address"), ("id", &id), ("code", &code)])
@@ -491,9 +491,14 @@ fn support_link(text: &str, public_url: &str) -> String {
 async fn pages_carry_security_headers(db: DbKind) {
     let server = server_with(db, "[pages]\nprimary_color = \"#0a7\"\nlogo_url = \"https://cdn.example.com/logo.svg\"\n").await;
     let b = FormBrowser::new(&server);
-    for path in ["/sign-in", "/sign-up", "/verify?__gatehouse_status=failed", "/sign-in?attempt=sia_x"] {
+    for (path, status) in [
+        ("/sign-in", 200),
+        ("/sign-up", 200),
+        ("/verify?__gatehouse_status=failed", 200),
+        ("/sign-in?attempt=sia_x", 422),
+    ] {
         let r = b.get(path).await;
-        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert_eq!(r.status, status, "{path}: {}", r.body);
         let csp = r.header("content-security-policy");
         for part in [
             "default-src 'none'",

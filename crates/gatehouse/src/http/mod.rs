@@ -27,7 +27,7 @@ use crate::error::Error;
 pub fn public_router(app: AppRef) -> Router {
     let limit = app.config.limits.max_body_bytes;
     let router = Router::new()
-        .merge(frontend::router().layer(cors::layer(&app.config)))
+        .merge(frontend::router())
         .merge(pages::router(app.clone()))
         .route("/.well-known/jwks.json", get(well_known::jwks))
         .route(
@@ -44,6 +44,13 @@ pub fn public_router(app: AppRef) -> Router {
             middleware::observe("public", req, next)
         }))
         .with_state(app.clone());
+    // Before routing: a preflight's OPTIONS matches no route's method.
+    let router = Router::new()
+        .fallback_service(router)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            cors::frontend_cors,
+        ));
     middleware::wrap(router, app.config.limits.max_concurrent_requests, true)
 }
 

@@ -38,6 +38,19 @@ impl Html {
         Some(unescape(&self.body[start..end]))
     }
 
+    /// The value of input `name` in the form posting to `action`.
+    pub fn form_input(&self, action: &str, name: &str) -> Option<String> {
+        let start = self.body.find(&format!("action=\"{action}\""))?;
+        let form = &self.body[start..];
+        let form = &form[..form.find("</form>").unwrap_or(form.len())];
+        Html {
+            status: self.status,
+            headers: HeaderMap::new(),
+            body: form.to_string(),
+        }
+        .input(name)
+    }
+
     pub fn csrf(&self) -> String {
         self.input("csrf_token")
             .unwrap_or_else(|| panic!("no csrf_token in the page:\n{}", self.body))
