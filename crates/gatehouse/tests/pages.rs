@@ -3,8 +3,8 @@
 //! a sign-in by forms alone, security headers), and the end-to-end tests in headless
 //! Chromium (`browser` below).
 
-mod support;
 mod pages_support;
+mod support;
 
 use gatehouse::config::Config;
 use pages_support::{latest_code, latest_message, FormBrowser, Html};
@@ -44,7 +44,10 @@ async fn server_with(db: DbKind, extra: &str) -> TestServer {
 async fn sign_in(b: &FormBrowser, identifier: &str, password: &str, query: &str) -> Html {
     let page = b.get(&format!("/sign-in{query}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
-    let mut fields = vec![("csrf_token", page.csrf()), ("identifier", identifier.to_string())];
+    let mut fields = vec![
+        ("csrf_token", page.csrf()),
+        ("identifier", identifier.to_string()),
+    ];
     if let Some(r) = page.input("redirect_url") {
         fields.push(("redirect_url", r));
     }
@@ -78,35 +81,66 @@ async fn forms_need_the_csrf_token_and_an_allowed_origin(db: DbKind) {
         .into_iter()
         .find(|c| c.starts_with("__gatehouse_csrf="))
         .expect("a CSRF cookie");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     // The token is the cookie's MAC, not the cookie itself.
     assert_ne!(Some(csrf.clone()), b.cookie("__gatehouse_csrf"));
 
     let refused = |r: &Html| {
         assert_eq!(r.status, 403, "{}", r.body);
-        assert!(r.header("content-type").starts_with("text/html"), "never a JSON page");
+        assert!(
+            r.header("content-type").starts_with("text/html"),
+            "never a JSON page"
+        );
         assert!(r.body.contains("This form has expired"), "{}", r.body);
     };
     refused(&b.post("/sign-in", &[("identifier", EMAIL)]).await);
-    refused(&b.post("/sign-in", &[("csrf_token", "0000"), ("identifier", EMAIL)]).await);
+    refused(
+        &b.post("/sign-in", &[("csrf_token", "0000"), ("identifier", EMAIL)])
+            .await,
+    );
     let flipped: String = csrf
         .chars()
         .map(|c| if c == 'a' { 'b' } else { 'a' })
         .collect();
-    refused(&b.post("/sign-in", &[("csrf_token", &flipped), ("identifier", EMAIL)]).await);
+    refused(
+        &b.post(
+            "/sign-in",
+            &[("csrf_token", &flipped), ("identifier", EMAIL)],
+        )
+        .await,
+    );
     // Another browser's valid token does not fit this browser's cookie.
     let other = FormBrowser::new(&server);
     let other_csrf = other.get("/sign-in").await.csrf();
-    refused(&b.post("/sign-in", &[("csrf_token", &other_csrf), ("identifier", EMAIL)]).await);
+    refused(
+        &b.post(
+            "/sign-in",
+            &[("csrf_token", &other_csrf), ("identifier", EMAIL)],
+        )
+        .await,
+    );
     // A token without its cookie (a cross-site form has neither) is refused too.
     let fresh = FormBrowser::new(&server);
-    refused(&fresh.post("/sign-in", &[("csrf_token", &csrf), ("identifier", EMAIL)]).await);
+    refused(
+        &fresh
+            .post("/sign-in", &[("csrf_token", &csrf), ("identifier", EMAIL)])
+            .await,
+    );
     assert!(b.cookie("__client").is_none(), "nothing was started");
 
     // The right token works...
-    let ok = b.post("/sign-in", &[("csrf_token", &csrf), ("identifier", EMAIL)]).await;
+    let ok = b
+        .post("/sign-in", &[("csrf_token", &csrf), ("identifier", EMAIL)])
+        .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
-    assert!(ok.location().starts_with("/sign-in?attempt=sia_"), "{}", ok.location());
+    assert!(
+        ok.location().starts_with("/sign-in?attempt=sia_"),
+        "{}",
+        ok.location()
+    );
     // ...but not from a foreign Origin once the browser holds a client cookie.
     let mut foreign = FormBrowser::new(&server);
     foreign.inner.jar = b.inner.jar.clone();
@@ -128,14 +162,25 @@ async fn redirect_url_is_honoured_only_on_allowed_origins(db: DbKind) {
     let b = FormBrowser::new(&server);
     let evil = "?redirect_url=https%3A%2F%2Fevil.example.com%2Fsteal";
     let page = b.get(&format!("/sign-in{evil}")).await;
-    assert!(page.input("redirect_url").is_none(), "a foreign target is dropped");
+    assert!(
+        page.input("redirect_url").is_none(),
+        "a foreign target is dropped"
+    );
     assert!(!page.body.contains("evil.example.com"), "{}", page.body);
     let r = sign_in(&b, EMAIL, PASSWORD, evil).await;
     assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(r.location(), user_page, "after_sign_in_url, not the foreign URL");
+    assert_eq!(
+        r.location(),
+        user_page,
+        "after_sign_in_url, not the foreign URL"
+    );
 
     let b = FormBrowser::new(&server);
-    for bad in ["javascript%3Aalert(1)", "%2F%2Fevil.example.com", "https%3A%2F%2Fapp.example.com.evil.com%2F"] {
+    for bad in [
+        "javascript%3Aalert(1)",
+        "%2F%2Fevil.example.com",
+        "https%3A%2F%2Fapp.example.com.evil.com%2F",
+    ] {
         let page = b.get(&format!("/sign-in?redirect_url={bad}")).await;
         assert!(page.input("redirect_url").is_none(), "{bad}");
     }
@@ -148,12 +193,17 @@ async fn redirect_url_is_honoured_only_on_allowed_origins(db: DbKind) {
     .await;
     assert_eq!(r.location(), "https://app.example.com/dashboard?x=1");
     // The sign-out page honours the same rule.
-    let out = b.get("/sign-out?redirect_url=https%3A%2F%2Fevil.example.com").await;
+    let out = b
+        .get("/sign-out?redirect_url=https%3A%2F%2Fevil.example.com")
+        .await;
     assert_eq!(out.status, 200, "{}", out.body);
     let r = b
         .post(
             "/sign-out",
-            &[("csrf_token", &out.csrf()), ("redirect_url", "https://evil.example.com/")],
+            &[
+                ("csrf_token", &out.csrf()),
+                ("redirect_url", "https://evil.example.com/"),
+            ],
         )
         .await;
     assert_eq!(r.location(), format!("{}/sign-in", server.public_url));
@@ -169,7 +219,10 @@ async fn sign_in_with_a_password_by_forms_alone(db: DbKind) {
     assert_eq!(r.location(), format!("{}/user", server.public_url));
     let cookies = r.set_cookies();
     for name in ["__client=", "__client_uat=", "__session="] {
-        assert!(cookies.iter().any(|c| c.starts_with(name)), "{name}: {cookies:?}");
+        assert!(
+            cookies.iter().any(|c| c.starts_with(name)),
+            "{name}: {cookies:?}"
+        );
     }
     let client = cookies.iter().find(|c| c.starts_with("__client=")).unwrap();
     assert!(client.contains("HttpOnly"), "{client}");
@@ -189,7 +242,11 @@ async fn sign_in_with_a_password_by_forms_alone(db: DbKind) {
     assert_eq!(b.cookie("__client_uat").as_deref(), Some("0"));
     let account = b.get("/user").await;
     assert_eq!(account.status, 303, "signed out: to the sign-in page");
-    assert!(account.location().contains("/sign-in?redirect_url="), "{}", account.location());
+    assert!(
+        account.location().contains("/sign-in?redirect_url="),
+        "{}",
+        account.location()
+    );
     server.stop().await;
 }
 
@@ -208,15 +265,31 @@ async fn every_form_shows_bad_input_on_the_page(db: DbKind) {
     // Sign-in.
     let r = b.submit("/sign-in", "/sign-in", &[]).await;
     shown(&r, 422, "Enter your email address or username.");
-    assert!(r.body.contains("aria-invalid=\"true\""), "the field is marked");
-    let r = b.submit("/sign-in", "/sign-in", &[("identifier", "nobody@example.com")]).await;
+    assert!(
+        r.body.contains("aria-invalid=\"true\""),
+        "the field is marked"
+    );
+    let r = b
+        .submit(
+            "/sign-in",
+            "/sign-in",
+            &[("identifier", "nobody@example.com")],
+        )
+        .await;
     shown(&r, 422, "We couldn&#39;t find an account");
-    assert!(r.body.contains("value=\"nobody@example.com\""), "what was typed stays");
-    let r = b.submit("/sign-in", "/sign-in", &[("identifier", "@@ <script>")]).await;
+    assert!(
+        r.body.contains("value=\"nobody@example.com\""),
+        "what was typed stays"
+    );
+    let r = b
+        .submit("/sign-in", "/sign-in", &[("identifier", "@@ <script>")])
+        .await;
     shown(&r, 422, "Enter a valid email address");
     assert!(!r.body.contains("<script>"), "escaped");
     let long = "a".repeat(100_000);
-    let r = b.submit("/sign-in", "/sign-in", &[("identifier", &long)]).await;
+    let r = b
+        .submit("/sign-in", "/sign-in", &[("identifier", &long)])
+        .await;
     assert!(r.status.is_client_error(), "{}", r.status);
     // A body that is not a form.
     let csrf = b.get("/sign-in").await.csrf();
@@ -229,38 +302,104 @@ async fn every_form_shows_bad_input_on_the_page(db: DbKind) {
         )
         .await;
     assert_eq!(r.status, 400);
-    let r = b.post("/sign-in", &[("csrf_token", &csrf), ("identifier", "a\0b")]).await;
+    let r = b
+        .post("/sign-in", &[("csrf_token", &csrf), ("identifier", "a\0b")])
+        .await;
     assert_eq!(r.status, 400, "{}", r.body);
 
-    let r = b.submit("/sign-in", "/sign-in", &[("identifier", EMAIL)]).await;
+    let r = b
+        .submit("/sign-in", "/sign-in", &[("identifier", EMAIL)])
+        .await;
     let step = b.follow(&r).await;
     let attempt = step.input("attempt").unwrap();
     let page = format!("/sign-in?attempt={attempt}");
-    let r = b.submit(&page, "/sign-in/password", &with_attempt(&attempt, &[("password", "wrong password!")])).await;
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/password",
+            &with_attempt(&attempt, &[("password", "wrong password!")]),
+        )
+        .await;
     shown(&r, 422, "Password is incorrect");
-    let r = b.submit(&page, "/sign-in/password", &with_attempt(&attempt, &[])).await;
+    let r = b
+        .submit(&page, "/sign-in/password", &with_attempt(&attempt, &[]))
+        .await;
     shown(&r, 422, "Enter your password.");
-    let r = b.submit(&page, "/sign-in/prepare", &with_attempt(&attempt, &[("strategy", "carrier_pigeon")])).await;
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/prepare",
+            &with_attempt(&attempt, &[("strategy", "carrier_pigeon")]),
+        )
+        .await;
     shown(&r, 422, "That sign-in method is not available here.");
-    let r = b.submit(&page, "/sign-in/code", &with_attempt(&attempt, &[("strategy", "email_code"), ("code", "123456")])).await;
-    shown(&r, 422, "");
-    let r = b.submit(&page, "/sign-in/new-password", &with_attempt(&attempt, &[("password", "whatever long enough")])).await;
-    shown(&r, 422, "");
-    let r = b.submit(&page, "/sign-in/second-factor", &with_attempt(&attempt, &[("strategy", "totp"), ("code", "1")])).await;
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/code",
+            &with_attempt(&attempt, &[("strategy", "email_code"), ("code", "123456")]),
+        )
+        .await;
     shown(&r, 422, "");
     let r = b
-        .submit(&page, "/sign-in/password", &[("attempt", "sia_notmine"), ("password", "x")])
+        .submit(
+            &page,
+            "/sign-in/new-password",
+            &with_attempt(&attempt, &[("password", "whatever long enough")]),
+        )
+        .await;
+    shown(&r, 422, "");
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/second-factor",
+            &with_attempt(&attempt, &[("strategy", "totp"), ("code", "1")]),
+        )
+        .await;
+    shown(&r, 422, "");
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/password",
+            &[("attempt", "sia_notmine"), ("password", "x")],
+        )
         .await;
     shown(&r, 422, "This took too long. Please start again.");
     // A code sent, then a wrong one; the code form shows the error next to the field.
-    let r = b.submit(&page, "/sign-in/prepare", &with_attempt(&attempt, &[("strategy", "email_code")])).await;
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/prepare",
+            &with_attempt(&attempt, &[("strategy", "email_code")]),
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let code_page = b.follow(&r).await;
-    assert!(code_page.body.contains("We emailed a 6-digit code"), "{}", code_page.body);
-    let r = b.submit(&page, "/sign-in/code", &with_attempt(&attempt, &[("strategy", "email_code"), ("code", "000000")])).await;
+    assert!(
+        code_page.body.contains("We emailed a 6-digit code"),
+        "{}",
+        code_page.body
+    );
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/code",
+            &with_attempt(&attempt, &[("strategy", "email_code"), ("code", "000000")]),
+        )
+        .await;
     shown(&r, 422, "That code is incorrect");
-    assert!(r.body.contains("id=\"e-code\""), "next to the field: {}", r.body);
-    let r = b.submit(&page, "/sign-in/prepare", &with_attempt(&attempt, &[("strategy", "email_code")])).await;
+    assert!(
+        r.body.contains("id=\"e-code\""),
+        "next to the field: {}",
+        r.body
+    );
+    let r = b
+        .submit(
+            &page,
+            "/sign-in/prepare",
+            &with_attempt(&attempt, &[("strategy", "email_code")]),
+        )
+        .await;
     shown(&r, 429, "Too many attempts");
     let r = b.get("/sign-in/social?strategy=javascript:alert(1)").await;
     shown(&r, 422, "That sign-in method is not available here.");
@@ -269,39 +408,155 @@ async fn every_form_shows_bad_input_on_the_page(db: DbKind) {
 
     // Sign-up.
     let s = FormBrowser::new(&server);
-    let r = s.submit("/sign-up", "/sign-up", &[("email_address", "new@example.com"), ("password", "password")]).await;
+    let r = s
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[
+                ("email_address", "new@example.com"),
+                ("password", "password"),
+            ],
+        )
+        .await;
     shown(&r, 422, "");
-    assert!(r.body.contains("id=\"e-password\""), "the password rule shows at the field: {}", r.body);
-    assert!(r.body.contains("value=\"new@example.com\""), "the email stays");
-    assert!(!r.body.contains("value=\"password\""), "the password is never sent back");
-    let r = s.submit("/sign-up", "/sign-up", &[("email_address", "not an email"), ("password", PASSWORD)]).await;
+    assert!(
+        r.body.contains("id=\"e-password\""),
+        "the password rule shows at the field: {}",
+        r.body
+    );
+    assert!(
+        r.body.contains("value=\"new@example.com\""),
+        "the email stays"
+    );
+    assert!(
+        !r.body.contains("value=\"password\""),
+        "the password is never sent back"
+    );
+    let r = s
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email_address", "not an email"), ("password", PASSWORD)],
+        )
+        .await;
     shown(&r, 422, "Enter a valid email address.");
-    let r = s.submit("/sign-up", "/sign-up", &[("email_address", EMAIL), ("password", PASSWORD)]).await;
+    let r = s
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[("email_address", EMAIL), ("password", PASSWORD)],
+        )
+        .await;
     shown(&r, 422, "is already in use");
-    let r = s.submit("/sign-up", "/sign-up", &[("password", PASSWORD)]).await;
+    let r = s
+        .submit("/sign-up", "/sign-up", &[("password", PASSWORD)])
+        .await;
     shown(&r, 422, "Enter your email address.");
-    let r = s.submit("/sign-up", "/sign-up", &[("email_address", "x@example.com"), ("password", PASSWORD), ("first_name", &"n".repeat(300))]).await;
+    let r = s
+        .submit(
+            "/sign-up",
+            "/sign-up",
+            &[
+                ("email_address", "x@example.com"),
+                ("password", PASSWORD),
+                ("first_name", &"n".repeat(300)),
+            ],
+        )
+        .await;
     shown(&r, 422, "too long");
-    let r = s.submit("/sign-up", "/sign-up/verify", &[("attempt", "sua_nope"), ("strategy", "email_code"), ("code", "1")]).await;
+    let r = s
+        .submit(
+            "/sign-up",
+            "/sign-up/verify",
+            &[
+                ("attempt", "sua_nope"),
+                ("strategy", "email_code"),
+                ("code", "1"),
+            ],
+        )
+        .await;
     shown(&r, 422, "This took too long");
 
     // Account page forms.
     let r = sign_in(&b, EMAIL, PASSWORD, "").await;
     assert_eq!(r.status, 303);
     let checks: &[(&str, &[(&str, &str)], u16, &str)] = &[
-        ("/user/profile", &[("username", "!!")], 422, "Usernames are 3 to 64"),
-        ("/user/profile", &[("first_name", &"x".repeat(300))], 422, "too long"),
-        ("/user/identifiers/add", &[("kind", "email_address"), ("value", "nope")], 422, "Enter a valid email address."),
-        ("/user/identifiers/add", &[("kind", "email_address"), ("value", EMAIL)], 422, "already in use"),
-        ("/user/identifiers/add", &[("kind", "fax"), ("value", "1")], 422, ""),
-        ("/user/identifiers/verify", &[("kind", "email_address"), ("id", "idn_nope"), ("code", "1")], 404, ""),
-        ("/user/identifiers/remove", &[("kind", "email_address"), ("id", "idn_nope")], 404, ""),
-        ("/user/identifiers/primary", &[("kind", "email_address"), ("id", "idn_nope")], 422, ""),
-        ("/user/password", &[("current_password", "wrong one!"), ("new_password", "another good horse battery")], 422, "Password is incorrect"),
-        ("/user/password", &[("current_password", PASSWORD), ("new_password", "short")], 422, "8 characters"),
-        ("/user/password", &[("current_password", PASSWORD)], 422, "Enter your password."),
+        (
+            "/user/profile",
+            &[("username", "!!")],
+            422,
+            "Usernames are 3 to 64",
+        ),
+        (
+            "/user/profile",
+            &[("first_name", &"x".repeat(300))],
+            422,
+            "too long",
+        ),
+        (
+            "/user/identifiers/add",
+            &[("kind", "email_address"), ("value", "nope")],
+            422,
+            "Enter a valid email address.",
+        ),
+        (
+            "/user/identifiers/add",
+            &[("kind", "email_address"), ("value", EMAIL)],
+            422,
+            "already in use",
+        ),
+        (
+            "/user/identifiers/add",
+            &[("kind", "fax"), ("value", "1")],
+            422,
+            "",
+        ),
+        (
+            "/user/identifiers/verify",
+            &[("kind", "email_address"), ("id", "idn_nope"), ("code", "1")],
+            404,
+            "",
+        ),
+        (
+            "/user/identifiers/remove",
+            &[("kind", "email_address"), ("id", "idn_nope")],
+            404,
+            "",
+        ),
+        (
+            "/user/identifiers/primary",
+            &[("kind", "email_address"), ("id", "idn_nope")],
+            422,
+            "",
+        ),
+        (
+            "/user/password",
+            &[
+                ("current_password", "wrong one!"),
+                ("new_password", "another good horse battery"),
+            ],
+            422,
+            "Password is incorrect",
+        ),
+        (
+            "/user/password",
+            &[("current_password", PASSWORD), ("new_password", "short")],
+            422,
+            "8 characters",
+        ),
+        (
+            "/user/password",
+            &[("current_password", PASSWORD)],
+            422,
+            "Enter your password.",
+        ),
         ("/user/mfa/confirm", &[("code", "123456")], 422, ""),
-        ("/user/reverify", &[("password", "wrong one!")], 422, "Password is incorrect"),
+        (
+            "/user/reverify",
+            &[("password", "wrong one!")],
+            422,
+            "Password is incorrect",
+        ),
         ("/user/sessions/revoke", &[("id", "sess_nope")], 404, ""),
         ("/user/delete", &[], 422, "Tick the box"),
     ];
@@ -319,7 +574,13 @@ async fn every_form_shows_bad_input_on_the_page(db: DbKind) {
         .unwrap()
         .to_string();
     assert!(id.starts_with("idn_"), "{id}");
-    let r = b.submit("/user", "/user/identifiers/remove", &[("kind", "email_address"), ("id", &id)]).await;
+    let r = b
+        .submit(
+            "/user",
+            "/user/identifiers/remove",
+            &[("kind", "email_address"), ("id", &id)],
+        )
+        .await;
     shown(&r, 422, "your last way to sign in");
     // Nothing above was a 500, and the user is still signed in.
     assert_eq!(b.get("/user").await.status, 200);
@@ -333,9 +594,19 @@ async fn account_page_changes_by_forms(db: DbKind) {
     assert_eq!(sign_in(&b, EMAIL, PASSWORD, "").await.status, 303);
     let done = |r: &Html, key: &str| {
         assert_eq!(r.status, 303, "{}", r.body);
-        assert!(r.location().contains(&format!("done={key}")), "{}", r.location());
+        assert!(
+            r.location().contains(&format!("done={key}")),
+            "{}",
+            r.location()
+        );
     };
-    let r = b.submit("/user", "/user/profile", &[("first_name", "Ada"), ("last_name", "Lovelace")]).await;
+    let r = b
+        .submit(
+            "/user",
+            "/user/profile",
+            &[("first_name", "Ada"), ("last_name", "Lovelace")],
+        )
+        .await;
     done(&r, "profile");
     let page = b.follow(&r).await;
     assert!(page.body.contains("Profile saved."), "{}", page.body);
@@ -344,19 +615,42 @@ async fn account_page_changes_by_forms(db: DbKind) {
     // A second address: added, verified with the code sent, made primary, then the
     // first one removed.
     let second = "second.page@example.com";
-    let r = b.submit("/user", "/user/identifiers/add", &[("kind", "email_address"), ("value", second)]).await;
+    let r = b
+        .submit(
+            "/user",
+            "/user/identifiers/add",
+            &[("kind", "email_address"), ("value", second)],
+        )
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let page = b.follow(&r).await;
-    assert!(page.body.contains(&format!("Code sent to {second}")), "{}", page.body);
+    assert!(
+        page.body.contains(&format!("Code sent to {second}")),
+        "{}",
+        page.body
+    );
     let id = page.form_input("/user/identifiers/verify", "id").unwrap();
     let code = latest_code(&server, second).await;
     let r = b
-        .submit("/user", "/user/identifiers/verify", &[("kind", "email_address"), ("id", &id), ("code", &code)])
+        .submit(
+            "/user",
+            "/user/identifiers/verify",
+            &[("kind", "email_address"), ("id", &id), ("code", &code)],
+        )
         .await;
     done(&r, "verified");
-    let r = b.submit("/user", "/user/identifiers/primary", &[("kind", "email_address"), ("id", &id)]).await;
+    let r = b
+        .submit(
+            "/user",
+            "/user/identifiers/primary",
+            &[("kind", "email_address"), ("id", &id)],
+        )
+        .await;
     done(&r, "primary");
-    let me = server.admin().get(&format!("/v1/users?query={second}")).await;
+    let me = server
+        .admin()
+        .get(&format!("/v1/users?query={second}"))
+        .await;
     assert_eq!(me.body["data"][0]["primary_email_address_id"], id.as_str());
 
     // Password change, signing out the other devices.
@@ -364,17 +658,29 @@ async fn account_page_changes_by_forms(db: DbKind) {
     assert_eq!(sign_in(&other, EMAIL, PASSWORD, "").await.status, 303);
     let account = b.get("/user").await;
     assert!(account.body.contains("This device"), "{}", account.body);
-    assert_eq!(account.body.matches("name=\"id\" value=\"sess_").count(), 2, "two devices");
+    assert_eq!(
+        account.body.matches("name=\"id\" value=\"sess_").count(),
+        2,
+        "two devices"
+    );
     let new_password = "a brand new horse battery";
     let r = b
         .submit(
             "/user",
             "/user/password",
-            &[("current_password", PASSWORD), ("new_password", new_password), ("sign_out_of_other_sessions", "1")],
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", new_password),
+                ("sign_out_of_other_sessions", "1"),
+            ],
         )
         .await;
     done(&r, "password");
-    assert_eq!(other.get("/user").await.status, 303, "the other device is signed out");
+    assert_eq!(
+        other.get("/user").await.status,
+        303,
+        "the other device is signed out"
+    );
     assert_eq!(b.get("/user").await.status, 200, "this one is not");
 
     // TOTP: the page shows the key, a code turns it on and the backup codes appear once.
@@ -386,19 +692,37 @@ async fn account_page_changes_by_forms(db: DbKind) {
     let now = server.app.now() / 1000;
     let code = gatehouse::crypto::totp::totp_at_step(&bytes, gatehouse::crypto::totp::step_at(now));
     let r = b
-        .post("/user/mfa/confirm", &[("csrf_token", &r.csrf()), ("code", &code), ("secret", &secret)])
+        .post(
+            "/user/mfa/confirm",
+            &[
+                ("csrf_token", &r.csrf()),
+                ("code", &code),
+                ("secret", &secret),
+            ],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body.matches("<li><code>").count(), 10, "ten backup codes: {}", r.body);
+    assert_eq!(
+        r.body.matches("<li><code>").count(),
+        10,
+        "ten backup codes: {}",
+        r.body
+    );
     let account = b.get("/user").await;
     assert!(account.body.contains("An authenticator app is set up."));
     // Later changes need the password again.
     server.clock.advance(11 * 60 * 1000);
     let account = b.get("/user").await;
-    assert!(account.body.contains("confirm your password"), "{}", account.body);
+    assert!(
+        account.body.contains("confirm your password"),
+        "{}",
+        account.body
+    );
     let r = b.submit("/user", "/user/mfa/disable", &[]).await;
     assert_eq!(r.status, 403, "{}", r.body);
-    let r = b.submit("/user", "/user/reverify", &[("password", new_password)]).await;
+    let r = b
+        .submit("/user", "/user/reverify", &[("password", new_password)])
+        .await;
     done(&r, "reverified");
     let r = b.submit("/user", "/user/mfa/disable", &[]).await;
     done(&r, "mfa_off");
@@ -406,12 +730,21 @@ async fn account_page_changes_by_forms(db: DbKind) {
     // Devices: revoking this one signs out; deleting the account needs the box ticked.
     let c = FormBrowser::new(&server);
     assert_eq!(sign_in(&c, second, new_password, "").await.status, 303);
-    let r = c.submit("/user", "/user/delete", &[("confirm", "yes")]).await;
+    let r = c
+        .submit("/user", "/user/delete", &[("confirm", "yes")])
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.location(), format!("{}/sign-in", server.public_url));
-    let gone = server.admin().get(&format!("/v1/users?query={second}")).await;
+    let gone = server
+        .admin()
+        .get(&format!("/v1/users?query={second}"))
+        .await;
     assert_eq!(gone.body["total_count"], 0, "{}", gone.body);
-    assert_eq!(b.get("/user").await.status, 303, "every session ended with the user");
+    assert_eq!(
+        b.get("/user").await.status,
+        303,
+        "every session ended with the user"
+    );
     server.stop().await;
 }
 
@@ -420,12 +753,18 @@ async fn magic_link_landing_states_and_the_waiting_page(db: DbKind) {
     server.create_user(EMAIL, PASSWORD).await;
     // The browser that asks for the link waits on the "check your email" page.
     let asking = FormBrowser::new(&server);
-    let r = asking.submit("/sign-in", "/sign-in", &[("identifier", EMAIL)]).await;
+    let r = asking
+        .submit("/sign-in", "/sign-in", &[("identifier", EMAIL)])
+        .await;
     let step = asking.follow(&r).await;
     let attempt = step.input("attempt").unwrap();
     let page = format!("/sign-in?attempt={attempt}");
     let methods = asking.get(&format!("{page}&view=methods")).await;
-    assert!(methods.body.contains("Email a sign-in link to"), "{}", methods.body);
+    assert!(
+        methods.body.contains("Email a sign-in link to"),
+        "{}",
+        methods.body
+    );
     let id = methods
         .body
         .split("name=\"email_address_id\" value=\"")
@@ -434,25 +773,60 @@ async fn magic_link_landing_states_and_the_waiting_page(db: DbKind) {
         .unwrap()
         .to_string();
     let r = asking
-        .submit(&page, "/sign-in/prepare", &[("attempt", &attempt), ("strategy", "email_link"), ("email_address_id", &id)])
+        .submit(
+            &page,
+            "/sign-in/prepare",
+            &[
+                ("attempt", &attempt),
+                ("strategy", "email_link"),
+                ("email_address_id", &id),
+            ],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let waiting = asking.follow(&r).await;
-    assert!(waiting.body.contains("data-poll=\"/v1/client/sign_ins/"), "{}", waiting.body);
-    assert!(waiting.body.contains("<noscript><meta http-equiv=\"refresh\""), "works without scripts");
+    assert!(
+        waiting.body.contains("data-poll=\"/v1/client/sign_ins/"),
+        "{}",
+        waiting.body
+    );
+    assert!(
+        waiting
+            .body
+            .contains("<noscript><meta http-equiv=\"refresh\""),
+        "works without scripts"
+    );
 
     // Opened in another browser: verified, "return to your other tab".
-    let text = latest_message(&server, EMAIL).await["text"].as_str().unwrap().to_string();
+    let text = latest_message(&server, EMAIL).await["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let link = support_link(&text, &server.public_url);
     let elsewhere = FormBrowser::new(&server);
     let r = elsewhere.get(&link).await;
     assert_eq!(r.status, 303);
-    assert!(r.location().contains("/verify?flow=sign_in"), "{}", r.location());
-    assert!(r.location().contains("__gatehouse_status=verified"), "{}", r.location());
+    assert!(
+        r.location().contains("/verify?flow=sign_in"),
+        "{}",
+        r.location()
+    );
+    assert!(
+        r.location().contains("__gatehouse_status=verified"),
+        "{}",
+        r.location()
+    );
     let landing = elsewhere.follow(&r).await;
     assert_eq!(landing.status, 200, "{}", landing.body);
-    assert!(landing.body.contains("Return to the tab where you started"), "{}", landing.body);
-    assert!(elsewhere.cookie("__client_uat").is_none_or(|v| v == "0"), "no session there");
+    assert!(
+        landing.body.contains("Return to the tab where you started"),
+        "{}",
+        landing.body
+    );
+    assert!(
+        elsewhere.cookie("__client_uat").is_none_or(|v| v == "0"),
+        "no session there"
+    );
     // The waiting page (its reload, without scripts) finishes the sign-in there.
     let r = asking.get(&page).await;
     assert_eq!(r.status, 303, "{}", r.body);
@@ -462,10 +836,18 @@ async fn magic_link_landing_states_and_the_waiting_page(db: DbKind) {
     // The link again: failed. An unknown one, expired ones: their states.
     let again = FormBrowser::new(&server).get(&link).await;
     let landing = elsewhere.follow(&again).await;
-    assert!(landing.body.contains("This link can&#39;t be used"), "{}", landing.body);
+    assert!(
+        landing.body.contains("This link can&#39;t be used"),
+        "{}",
+        landing.body
+    );
     let r = elsewhere.get("/verify?__gatehouse_status=expired").await;
     assert!(r.body.contains("This link has expired"), "{}", r.body);
-    for q in ["", "?__gatehouse_status=%3Cscript%3E", "?__gatehouse_status=verified&attempt=sia_x"] {
+    for q in [
+        "",
+        "?__gatehouse_status=%3Cscript%3E",
+        "?__gatehouse_status=verified&attempt=sia_x",
+    ] {
         let r = elsewhere.get(&format!("/verify{q}")).await;
         assert_eq!(r.status, 200, "{q}");
         assert!(!r.body.contains("<script>"), "{q}");
@@ -473,7 +855,10 @@ async fn magic_link_landing_states_and_the_waiting_page(db: DbKind) {
     server.stop().await;
 }
 
-fn with_attempt<'a>(attempt: &'a str, extra: &[(&'static str, &'a str)]) -> Vec<(&'static str, &'a str)> {
+fn with_attempt<'a>(
+    attempt: &'a str,
+    extra: &[(&'static str, &'a str)],
+) -> Vec<(&'static str, &'a str)> {
     let mut v = vec![("attempt", attempt)];
     v.extend_from_slice(extra);
     v
@@ -489,7 +874,11 @@ fn support_link(text: &str, public_url: &str) -> String {
 }
 
 async fn pages_carry_security_headers(db: DbKind) {
-    let server = server_with(db, "[pages]\nprimary_color = \"#0a7\"\nlogo_url = \"https://cdn.example.com/logo.svg\"\n").await;
+    let server = server_with(
+        db,
+        "[pages]\nprimary_color = \"#0a7\"\nlogo_url = \"https://cdn.example.com/logo.svg\"\n",
+    )
+    .await;
     let b = FormBrowser::new(&server);
     for (path, status) in [
         ("/sign-in", 200),
@@ -512,23 +901,42 @@ async fn pages_carry_security_headers(db: DbKind) {
         }
         assert!(!csp.contains("unsafe"), "{csp}");
         // The one inline style is allowed by its hash, and only it.
-        let style = r.body.split("<style>").nth(1).unwrap().split("</style>").next().unwrap();
+        let style = r
+            .body
+            .split("<style>")
+            .nth(1)
+            .unwrap()
+            .split("</style>")
+            .next()
+            .unwrap();
         assert!(style.contains("#0a7"), "{style}");
         use base64::Engine;
         use sha2::Digest;
-        let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(style.as_bytes()));
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(sha2::Sha256::digest(style.as_bytes()));
         assert!(csp.contains(&format!("'sha256-{hash}'")), "{csp}");
-        assert_eq!(r.body.matches("<script").count(), 1, "one external module script");
+        assert_eq!(
+            r.body.matches("<script").count(),
+            1,
+            "one external module script"
+        );
         assert!(!r.body.contains("<script>"), "no inline script");
         assert_eq!(r.header("x-frame-options"), "DENY");
-        assert_eq!(r.header("referrer-policy"), "no-referrer");
+        assert_eq!(r.header("referrer-policy"), "same-origin");
         assert_eq!(r.header("x-content-type-options"), "nosniff");
         assert_eq!(r.header("cache-control"), "no-store");
         assert!(r.body.contains("src=\"https://cdn.example.com/logo.svg\""));
     }
     // Assets: long-cached by content hash; gatehouse.js versioned or revalidated.
     let page = b.get("/sign-in").await;
-    let css = page.body.split("href=\"/pages/assets/").nth(1).unwrap().split('"').next().unwrap();
+    let css = page
+        .body
+        .split("href=\"/pages/assets/")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
     let r = b.get(&format!("/pages/assets/{css}")).await;
     assert_eq!(r.status, 200);
     assert!(r.header("cache-control").contains("immutable"));
@@ -538,21 +946,36 @@ async fn pages_carry_security_headers(db: DbKind) {
     assert_eq!(js.status, 200);
     assert!(js.header("content-type").starts_with("text/javascript"));
     assert!(js.body.contains("export default gatehouse"));
-    assert!(js.body.len() < 8 * 1024, "gatehouse.js stays small: {}", js.body.len());
+    assert!(
+        js.body.len() < 8 * 1024,
+        "gatehouse.js stays small: {}",
+        js.body.len()
+    );
     let etag = js.header("etag").to_string();
     let r = b
         .inner
-        .send(b.inner.request(reqwest::Method::GET, "/v1/gatehouse.js").header("if-none-match", &etag))
+        .send(
+            b.inner
+                .request(reqwest::Method::GET, "/v1/gatehouse.js")
+                .header("if-none-match", &etag),
+        )
         .await;
     assert_eq!(r.status, 304);
     let version = etag.trim_matches('"');
     let r = b.get(&format!("/v1/gatehouse.js?v={version}")).await;
-    assert!(r.header("cache-control").contains("immutable"), "{}", r.header("cache-control"));
+    assert!(
+        r.header("cache-control").contains("immutable"),
+        "{}",
+        r.header("cache-control")
+    );
     // CORS: an allowed origin may call the Frontend API with credentials; others not.
     let preflight = |origin: &str| {
         b.inner
             .http
-            .request(reqwest::Method::OPTIONS, format!("{}/v1/client", server.public_url))
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}/v1/client", server.public_url),
+            )
             .header("origin", origin)
             .header("access-control-request-method", "GET")
             .send()
@@ -576,25 +999,55 @@ async fn sign_up_verifies_the_email_address_by_code(db: DbKind) {
     .await;
     let b = FormBrowser::new(&server);
     let form = b.get("/sign-up").await;
-    assert!(form.body.contains("At least 8 characters"), "the password rules are explained");
+    assert!(
+        form.body.contains("At least 8 characters"),
+        "the password rules are explained"
+    );
     let r = b
         .post(
             "/sign-up",
-            &[("csrf_token", &form.csrf()), ("email_address", "fresh@example.com"), ("password", PASSWORD), ("first_name", "Fresh")],
+            &[
+                ("csrf_token", &form.csrf()),
+                ("email_address", "fresh@example.com"),
+                ("password", PASSWORD),
+                ("first_name", "Fresh"),
+            ],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let verify = b.follow(&r).await;
-    assert!(verify.body.contains("We emailed a 6-digit code to fresh@example.com"), "{}", verify.body);
+    assert!(
+        verify
+            .body
+            .contains("We emailed a 6-digit code to fresh@example.com"),
+        "{}",
+        verify.body
+    );
     let attempt = verify.input("attempt").unwrap();
     let r = b
-        .submit(&format!("/sign-up?attempt={attempt}"), "/sign-up/verify", &[("attempt", &attempt), ("strategy", "email_code"), ("code", "000000")])
+        .submit(
+            &format!("/sign-up?attempt={attempt}"),
+            "/sign-up/verify",
+            &[
+                ("attempt", &attempt),
+                ("strategy", "email_code"),
+                ("code", "000000"),
+            ],
+        )
         .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert!(r.body.contains("That code is incorrect"));
     let code = latest_code(&server, "fresh@example.com").await;
     let r = b
-        .submit(&format!("/sign-up?attempt={attempt}"), "/sign-up/verify", &[("attempt", &attempt), ("strategy", "email_code"), ("code", &code)])
+        .submit(
+            &format!("/sign-up?attempt={attempt}"),
+            "/sign-up/verify",
+            &[
+                ("attempt", &attempt),
+                ("strategy", "email_code"),
+                ("code", &code),
+            ],
+        )
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.location(), "https://app.example.com/welcome");
@@ -695,14 +1148,27 @@ mod browser {
             .rev()
             .find_map(|l| serde_json::from_str(l).ok())
             .unwrap_or_else(|| panic!("no report from run.mjs:\n{stdout}\n{stderr}"));
-        assert!(out.status.success(), "browser tests failed: {report:#}\n{stderr}");
+        assert!(
+            out.status.success(),
+            "browser tests failed: {report:#}\n{stderr}"
+        );
         assert_eq!(report["failures"], serde_json::json!([]), "{report:#}");
         assert!(
-            report["timings"]["other_tab_signed_out_ms"].as_u64().unwrap() <= 2000,
+            report["timings"]["other_tab_signed_out_ms"]
+                .as_u64()
+                .unwrap()
+                <= 2000,
             "{report}"
         );
         // Every page was screenshotted in both schemes.
-        for name in ["sign-in", "sign-up", "user", "mfa-enroll", "verify-failed", "sign-out"] {
+        for name in [
+            "sign-in",
+            "sign-up",
+            "user",
+            "mfa-enroll",
+            "verify-failed",
+            "sign-out",
+        ] {
             for scheme in ["light", "dark"] {
                 let file = artifacts.join(format!("{name}-{scheme}.png"));
                 assert!(file.exists(), "{} missing", file.display());

@@ -49,7 +49,10 @@ impl PagesConfig {
             ("pages.after_sign_up_url", &self.after_sign_up_url),
             ("pages.after_sign_out_url", &self.after_sign_out_url),
         ] {
-            if !resolve(public_url, value).as_deref().is_some_and(on_allowed) {
+            if !resolve(public_url, value)
+                .as_deref()
+                .is_some_and(on_allowed)
+            {
                 return Err(ConfigError(format!(
                     "`{key}`: expected a path such as \"/user\" or an absolute URL on the public URL or an allowed origin, got `{value}`"
                 )));
@@ -87,9 +90,8 @@ pub fn resolve(public_url: &str, value: &str) -> Option<String> {
 }
 
 fn is_hex_color(s: &str) -> bool {
-    s.strip_prefix('#').is_some_and(|hex| {
-        matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit())
-    })
+    s.strip_prefix('#')
+        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 #[cfg(test)]
@@ -100,8 +102,14 @@ mod tests {
     fn defaults_resolve_on_the_public_url() {
         let c = Config::from_toml_str("public_url = \"https://auth.example.com\"\n").unwrap();
         let url = |v: &str| super::resolve(&c.public_url, v).unwrap();
-        assert_eq!(url(&c.pages.after_sign_in_url), "https://auth.example.com/user");
-        assert_eq!(url(&c.pages.after_sign_out_url), "https://auth.example.com/sign-in");
+        assert_eq!(
+            url(&c.pages.after_sign_in_url),
+            "https://auth.example.com/user"
+        );
+        assert_eq!(
+            url(&c.pages.after_sign_out_url),
+            "https://auth.example.com/sign-in"
+        );
     }
 
     #[test]
@@ -110,7 +118,10 @@ mod tests {
             "allowed_origins = [\"https://app.example.com\"]\n[pages]\nafter_sign_up_url = \"https://app.example.com/welcome\"\n",
         )
         .unwrap();
-        assert_eq!(ok.pages.after_sign_up_url, "https://app.example.com/welcome");
+        assert_eq!(
+            ok.pages.after_sign_up_url,
+            "https://app.example.com/welcome"
+        );
         for bad in [
             "https://evil.example.com/",
             "//evil.example.com/x",
@@ -137,8 +148,9 @@ mod tests {
             .unwrap_err()
             .0;
         assert!(e.contains("pages.logo_url"), "{e}");
-        let c = Config::from_toml_str("[pages]\nlogo_url = \"/logo.svg\"\nprimary_color = \"#36C\"\n")
-            .unwrap();
+        let c =
+            Config::from_toml_str("[pages]\nlogo_url = \"/logo.svg\"\nprimary_color = \"#36C\"\n")
+                .unwrap();
         assert_eq!(c.pages.logo_url.as_deref(), Some("/logo.svg"));
     }
 }

@@ -146,7 +146,9 @@ pub async fn sign_out_everywhere(
     app.store
         .end_user_sessions(&current.user_id, SESSION_REVOKED, Some(&current.id), now)
         .await?;
-    app.store.end_session(&current.id, SESSION_ENDED, now).await?;
+    app.store
+        .end_session(&current.id, SESSION_ENDED, now)
+        .await?;
     after_client_sessions_changed(app, ctx, &current.client_id).await
 }
 

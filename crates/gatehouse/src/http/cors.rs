@@ -33,8 +33,8 @@ pub async fn frontend_cors(State(app): State<AppRef>, req: Request, next: Next) 
     let Some(origin) = origin else {
         return next.run(req).await;
     };
-    let preflight =
-        req.method() == Method::OPTIONS && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
+    let preflight = req.method() == Method::OPTIONS
+        && req.headers().contains_key(ACCESS_CONTROL_REQUEST_METHOD);
     let mut response = if preflight {
         let mut r = StatusCode::NO_CONTENT.into_response();
         let h = r.headers_mut();
@@ -53,7 +53,10 @@ pub async fn frontend_cors(State(app): State<AppRef>, req: Request, next: Next) 
     };
     let h = response.headers_mut();
     h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    h.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    h.insert(
+        ACCESS_CONTROL_ALLOW_CREDENTIALS,
+        HeaderValue::from_static("true"),
+    );
     h.insert(
         ACCESS_CONTROL_EXPOSE_HEADERS,
         HeaderValue::from_static("gatehouse-client"),

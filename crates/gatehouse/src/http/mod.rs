@@ -45,12 +45,13 @@ pub fn public_router(app: AppRef) -> Router {
         }))
         .with_state(app.clone());
     // Before routing: a preflight's OPTIONS matches no route's method.
-    let router = Router::new()
-        .fallback_service(router)
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            cors::frontend_cors,
-        ));
+    let router =
+        Router::new()
+            .fallback_service(router)
+            .layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                cors::frontend_cors,
+            ));
     middleware::wrap(router, app.config.limits.max_concurrent_requests, true)
 }
 

@@ -41,8 +41,10 @@ async function context() {
   return ctx;
 }
 
+const open = [];
 async function page(ctx, label) {
   const p = await ctx.newPage();
+  open.push([label, p]);
   p.on("console", (m) => {
     if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) {
       failures.push(`${label}: ${m.text()}`);
@@ -121,7 +123,14 @@ async function scenario(name, f) {
     await f();
   } catch (e) {
     failures.push(`${name}: ${e.stack || e}`);
+    // What each page of the scenario showed when it failed.
+    for (const [label, p] of open.splice(0)) {
+      const file = `${cfg.artifacts}/failed-${name}-${label.replace(/\W+/g, "-")}`;
+      await p.screenshot({ path: `${file}.png`, fullPage: true }).catch(() => {});
+      fs.writeFileSync(`${file}.html`, await p.content().catch(() => ""));
+    }
   }
+  open.length = 0;
   timings[name] = Date.now() - t;
 }
 

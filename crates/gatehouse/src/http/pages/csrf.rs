@@ -76,7 +76,6 @@ fn mac(app: &App, value: &str) -> String {
 /// Our values are 43 base64url characters; anything else is replaced.
 fn well_formed(v: &str) -> bool {
     v.len() == 43
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -1,6 +1,7 @@
 //! The security headers of every page response: a Content-Security-Policy without
 //! inline script (the one inline style, the theme colour, is allowed by its hash),
-//! no framing, no referrer, no MIME sniffing, and `Cache-Control: no-store` — every page
+//! no framing, no referrer beyond this origin (`no-referrer` would make browsers send
+//! `Origin: null` on the forms' own posts), no MIME sniffing, and `Cache-Control: no-store` — every page
 //! carries a CSRF token or account data.
 
 use axum::extract::{Request, State};
@@ -25,7 +26,7 @@ pub async fn page_headers(State(app): State<AppRef>, req: Request, next: Next) -
         h.insert(CONTENT_SECURITY_POLICY, csp);
     }
     h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(
         "cross-origin-opener-policy",

@@ -84,8 +84,10 @@ impl View {
     }
 
     pub fn set(mut self, key: &str, value: impl serde::Serialize) -> View {
-        self.data
-            .insert(key.to_string(), serde_json::to_value(value).unwrap_or(Value::Null));
+        self.data.insert(
+            key.to_string(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
         self
     }
 

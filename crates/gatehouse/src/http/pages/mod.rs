@@ -33,8 +33,14 @@ pub fn router(app: AppRef) -> Router<AppRef> {
         .route("/sign-in/password", post(sign_in::password).get(back))
         .route("/sign-in/prepare", post(sign_in::prepare).get(back))
         .route("/sign-in/code", post(sign_in::code).get(back))
-        .route("/sign-in/new-password", post(sign_in::new_password).get(back))
-        .route("/sign-in/second-factor", post(sign_in::second_factor).get(back))
+        .route(
+            "/sign-in/new-password",
+            post(sign_in::new_password).get(back),
+        )
+        .route(
+            "/sign-in/second-factor",
+            post(sign_in::second_factor).get(back),
+        )
         .route(
             "/sign-in/second-factor/prepare",
             post(sign_in::prepare_second_factor).get(back),
@@ -46,22 +52,43 @@ pub fn router(app: AppRef) -> Router<AppRef> {
         .route("/verify", get(verify::show))
         .route("/user", get(user::show))
         .route("/user/profile", post(user::profile).get(back))
-        .route("/user/identifiers/add", post(user::add_identifier).get(back))
+        .route(
+            "/user/identifiers/add",
+            post(user::add_identifier).get(back),
+        )
         .route("/user/identifiers/send", post(user::send_code).get(back))
-        .route("/user/identifiers/verify", post(user::verify_identifier).get(back))
-        .route("/user/identifiers/primary", post(user::make_primary).get(back))
-        .route("/user/identifiers/remove", post(user::remove_identifier).get(back))
+        .route(
+            "/user/identifiers/verify",
+            post(user::verify_identifier).get(back),
+        )
+        .route(
+            "/user/identifiers/primary",
+            post(user::make_primary).get(back),
+        )
+        .route(
+            "/user/identifiers/remove",
+            post(user::remove_identifier).get(back),
+        )
         .route("/user/password", post(user::password).get(back))
         .route("/user/reverify", post(user::reverify).get(back))
         .route("/user/mfa/start", post(user::mfa_start).get(back))
         .route("/user/mfa/confirm", post(user::mfa_confirm).get(back))
         .route("/user/mfa/disable", post(user::mfa_disable).get(back))
         .route("/user/mfa/backup-codes", post(user::backup_codes).get(back))
-        .route("/user/sessions/revoke", post(user::revoke_session).get(back))
-        .route("/user/sign-out-everywhere", post(user::sign_out_everywhere).get(back))
+        .route(
+            "/user/sessions/revoke",
+            post(user::revoke_session).get(back),
+        )
+        .route(
+            "/user/sign-out-everywhere",
+            post(user::sign_out_everywhere).get(back),
+        )
         .route("/user/delete", post(user::delete_account).get(back))
         .route("/sign-out", get(sign_out::show).post(sign_out::sign_out))
-        .layer(axum::middleware::from_fn_with_state(app, headers::page_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            headers::page_headers,
+        ))
         .route("/pages/assets/{file}", get(assets::page_asset))
         .route(GATEHOUSE_JS_PATH, get(assets::gatehouse_js))
 }

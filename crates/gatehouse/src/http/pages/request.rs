@@ -16,9 +16,9 @@ use crate::app::{App, AppRef};
 use crate::domain::model::TokenSubject;
 use crate::domain::tokens;
 use crate::error::Error;
+use crate::http::cookies;
 use crate::http::envelope::apply_cookies;
 use crate::http::extract::{Frontend, SignedIn};
-use crate::http::cookies;
 
 use super::csrf::{self, Csrf};
 use super::layout::{self, View};
@@ -99,7 +99,12 @@ impl Page {
     /// After a sign-in or sign-up completed on this request: a session token in
     /// `__session` (so the next page of the app is signed in at once) and `303` to
     /// where the flow goes. A user who must still enroll MFA goes to `/user` instead.
-    pub async fn signed_in(&self, app: &App, session_id: Option<&str>, configured: &str) -> Response {
+    pub async fn signed_in(
+        &self,
+        app: &App,
+        session_id: Option<&str>,
+        configured: &str,
+    ) -> Response {
         let session = match session_id {
             Some(id) => app.store.get_session(id).await.ok().flatten(),
             None => None,
@@ -197,7 +202,10 @@ impl<T: DeserializeOwned> FromRequest<AppRef> for PagePost<T> {
             .into_owned()
             .filter(|(_, v)| !v.is_empty())
             .collect();
-        if pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        if pairs
+            .iter()
+            .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
             return Err(invalid(&page));
         }
         let field = |name: &str| {

@@ -73,7 +73,10 @@ pub async fn identify(
         return identifier_view(&app, &page, None, Some(e)).await;
     }
     match sign_in::create(&app, &mut page.fe.ctx, params).await {
-        Ok(a) => page.redirect(&app, &format!("/sign-in?attempt={}", a.id)).await,
+        Ok(a) => {
+            page.redirect(&app, &format!("/sign-in?attempt={}", a.id))
+                .await
+        }
         Err(e) => identifier_view(&app, &page, form.identifier.as_deref(), Some(e)).await,
     }
 }
@@ -140,7 +143,10 @@ pub async fn prepare(
         redirect_url,
     };
     match sign_in::prepare_first_factor(&app, &page.fe.ctx, &id, params).await {
-        Ok(a) => page.redirect(&app, &format!("/sign-in?attempt={}", a.id)).await,
+        Ok(a) => {
+            page.redirect(&app, &format!("/sign-in?attempt={}", a.id))
+                .await
+        }
         Err(e) => reshow(&app, &page, &id, e, form.view.as_deref()).await,
     }
 }
@@ -250,7 +256,10 @@ async fn after(
 ) -> Response {
     match result {
         Ok(a) if a.status == sign_in::COMPLETE => finish(app, &page, &a).await,
-        Ok(a) => page.redirect(app, &format!("/sign-in?attempt={}", a.id)).await,
+        Ok(a) => {
+            page.redirect(app, &format!("/sign-in?attempt={}", a.id))
+                .await
+        }
         Err(e) => reshow(app, &page, id, e, view).await,
     }
 }
@@ -376,12 +385,18 @@ fn first_factor_view(
     }
     if !wants("password") && waiting && CODE_STRATEGIES.contains(&pending) {
         let (heading, sub) = match pending {
-            "phone_code" => ("Check your phone", format!("We texted a 6-digit code to {sent_to}.")),
+            "phone_code" => (
+                "Check your phone",
+                format!("We texted a 6-digit code to {sent_to}."),
+            ),
             "reset_password_email_code" => (
                 "Reset your password",
                 format!("We emailed a 6-digit code to {sent_to}. Enter it to set a new password."),
             ),
-            _ => ("Check your email", format!("We emailed a 6-digit code to {sent_to}.")),
+            _ => (
+                "Check your email",
+                format!("We emailed a 6-digit code to {sent_to}."),
+            ),
         };
         let resend = factors.iter().find(|f| f["strategy"] == pending).map(|f| {
             json!({"email_address_id": f["email_address_id"], "phone_number_id": f["phone_number_id"]})

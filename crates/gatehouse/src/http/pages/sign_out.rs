@@ -17,8 +17,10 @@ pub async fn show(State(app): State<AppRef>, page: Page) -> Response {
         let target = page.destination(&app, &app.config.pages.after_sign_out_url);
         return page.see_other(&app, &target).await;
     }
-    let view = View::new("sign_out.html", "Sign out")
-        .sub(format!("Sign out of {} on this device?", app.config.application_name));
+    let view = View::new("sign_out.html", "Sign out").sub(format!(
+        "Sign out of {} on this device?",
+        app.config.application_name
+    ));
     page.render(&app, view).await
 }
 

@@ -186,9 +186,11 @@ async fn step(app: &AppRef, page: Page, a: SignUpAttempt, error: Option<Error>) 
     let never_sent = v.is_null() || v["strategy"] != strategy;
     if never_sent && error.is_none() {
         // Send the first code as soon as the form is in (no extra click).
-        return match sign_up::prepare_verification(app, &page.fe.ctx, &a.id, strategy, None).await
-        {
-            Ok(a) => page.redirect(app, &format!("/sign-up?attempt={}", a.id)).await,
+        return match sign_up::prepare_verification(app, &page.fe.ctx, &a.id, strategy, None).await {
+            Ok(a) => {
+                page.redirect(app, &format!("/sign-up?attempt={}", a.id))
+                    .await
+            }
             Err(e) => verify_view(app, &page, &a, field, strategy, Some(e)).await,
         };
     }

@@ -24,7 +24,6 @@ use crate::http::render;
 use super::layout::View;
 use super::request::{Page, PagePost};
 
-
 /// `GET /user`.
 pub async fn show(State(app): State<AppRef>, page: Page) -> Response {
     let notice = page.query("done").and_then(done_message).map(String::from);
@@ -41,8 +40,11 @@ async fn to_sign_in(app: &AppRef, page: &Page) -> Response {
     let back: String =
         url::form_urlencoded::byte_serialize(format!("{}/user", app.config.public_url).as_bytes())
             .collect();
-    page.see_other(app, &format!("{}/sign-in?redirect_url={back}", app.config.public_url))
-        .await
+    page.see_other(
+        app,
+        &format!("{}/sign-in?redirect_url={back}", app.config.public_url),
+    )
+    .await
 }
 
 /// The fixed sentences a finished change shows (`?done=`).
@@ -137,7 +139,10 @@ async fn user_view(
         (Kind::Email.allowed(app), "email_address"),
         (Kind::Phone.allowed(app), "phone_number"),
         (verify_id.is_some(), "code"),
-        (passwords && me.user.user.password_enabled(), "current_password"),
+        (
+            passwords && me.user.user.password_enabled(),
+            "current_password",
+        ),
         (passwords, "new_password"),
         (needs_reverify, "password"),
     ] {
@@ -302,7 +307,10 @@ pub struct UserForm {
 }
 
 /// `POST /user/profile`: names (an emptied name is removed) and the username.
-pub async fn profile(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn profile(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     change(&app, page, true, "profile", |app, me, page| async move {
         let p = UpdateUser {
             first_name: Some(form.first_name.unwrap_or_default()),
@@ -320,7 +328,10 @@ fn kind_of(form_kind: Option<&str>) -> Result<Kind, Error> {
     match form_kind {
         Some("email_address") => Ok(Kind::Email),
         Some("phone_number") => Ok(Kind::Phone),
-        _ => Err(Error::param_invalid("kind", "kind must be email_address or phone_number.")),
+        _ => Err(Error::param_invalid(
+            "kind",
+            "kind must be email_address or phone_number.",
+        )),
     }
 }
 
@@ -358,47 +369,80 @@ where
 }
 
 /// `POST /user/identifiers/add`: adds one and sends it a code.
-pub async fn add_identifier(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn add_identifier(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     let value = form.value.clone();
-    identifier_change(&app, page, form.kind.clone(), None, "added", |app, me, kind, ip| async move {
-        let value = value.ok_or_else(|| Error::param_missing(kind.name()))?;
-        let id = user_identifiers::add(&app, &me.user, kind, Some(&value))
-            .await
-            .map_err(|e| e.with_param(kind.name()))?;
-        let me = SignedIn {
-            user: users::get(&app, &me.user.user.id).await?,
-            session: me.session,
-        };
-        user_identifiers::prepare_verification(&app, &ip, &me.user, kind, &id, None).await?;
-        Ok::<_, Error>(Some(format!("/user?verify={id}&done=added#identifiers")))
-    })
+    identifier_change(
+        &app,
+        page,
+        form.kind.clone(),
+        None,
+        "added",
+        |app, me, kind, ip| async move {
+            let value = value.ok_or_else(|| Error::param_missing(kind.name()))?;
+            let id = user_identifiers::add(&app, &me.user, kind, Some(&value))
+                .await
+                .map_err(|e| e.with_param(kind.name()))?;
+            let me = SignedIn {
+                user: users::get(&app, &me.user.user.id).await?,
+                session: me.session,
+            };
+            user_identifiers::prepare_verification(&app, &ip, &me.user, kind, &id, None).await?;
+            Ok::<_, Error>(Some(format!("/user?verify={id}&done=added#identifiers")))
+        },
+    )
     .await
 }
 
 /// `POST /user/identifiers/send`: a new code for an unverified one.
-pub async fn send_code(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn send_code(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     let id = form.id.clone().unwrap_or_default();
-    identifier_change(&app, page, form.kind.clone(), form.id.clone(), "sent", |app, me, kind, ip| async move {
-        user_identifiers::prepare_verification(&app, &ip, &me.user, kind, &id, None).await?;
-        Ok::<_, Error>(Some(format!("/user?verify={id}&done=sent#identifiers")))
-    })
+    identifier_change(
+        &app,
+        page,
+        form.kind.clone(),
+        form.id.clone(),
+        "sent",
+        |app, me, kind, ip| async move {
+            user_identifiers::prepare_verification(&app, &ip, &me.user, kind, &id, None).await?;
+            Ok::<_, Error>(Some(format!("/user?verify={id}&done=sent#identifiers")))
+        },
+    )
     .await
 }
 
 /// `POST /user/identifiers/verify`.
-pub async fn verify_identifier(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn verify_identifier(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     let id = form.id.clone().unwrap_or_default();
     let code = form.code.clone();
-    identifier_change(&app, page, form.kind.clone(), form.id.clone(), "verified", |app, me, kind, ip| async move {
-        user_identifiers::attempt_verification(&app, &ip, &me.user, kind, &id, code.as_deref())
-            .await?;
-        Ok::<_, Error>(None)
-    })
+    identifier_change(
+        &app,
+        page,
+        form.kind.clone(),
+        form.id.clone(),
+        "verified",
+        |app, me, kind, ip| async move {
+            user_identifiers::attempt_verification(&app, &ip, &me.user, kind, &id, code.as_deref())
+                .await?;
+            Ok::<_, Error>(None)
+        },
+    )
     .await
 }
 
 /// `POST /user/identifiers/primary`.
-pub async fn make_primary(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn make_primary(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     let id = form.id.clone();
     let kind = form.kind.clone();
     change(&app, page, true, "primary", |app, me, page| async move {
@@ -423,17 +467,30 @@ pub async fn make_primary(State(app): State<AppRef>, PagePost { page, form }: Pa
 }
 
 /// `POST /user/identifiers/remove`.
-pub async fn remove_identifier(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn remove_identifier(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     let id = form.id.clone().unwrap_or_default();
-    identifier_change(&app, page, form.kind.clone(), None, "removed", |app, me, kind, _| async move {
-        user_identifiers::remove(&app, &me.session, &me.user, kind, &id).await?;
-        Ok::<_, Error>(None)
-    })
+    identifier_change(
+        &app,
+        page,
+        form.kind.clone(),
+        None,
+        "removed",
+        |app, me, kind, _| async move {
+            user_identifiers::remove(&app, &me.session, &me.user, kind, &id).await?;
+            Ok::<_, Error>(None)
+        },
+    )
     .await
 }
 
 /// `POST /user/password`.
-pub async fn password(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn password(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     change(&app, page, true, "password", |app, me, page| async move {
         let result: Result<Option<String>, Error> = async {
             let new = form
@@ -457,24 +514,36 @@ pub async fn password(State(app): State<AppRef>, PagePost { page, form }: PagePo
 }
 
 /// `POST /user/reverify`: the password again, for changes that need a recent sign-in.
-pub async fn reverify(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
-    change(&app, page, false, "reverified", |app, me, page| async move {
-        let result: Result<Option<String>, Error> = async {
-            let password = form
-                .password
-                .ok_or_else(|| Error::param_missing("password"))?;
-            mfa::reverify(&app, &me.session, &me.user.user, &password).await?;
-            Ok(Some("/user?done=reverified#mfa".into()))
-        }
-        .await;
-        (page, result)
-    })
+pub async fn reverify(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
+    change(
+        &app,
+        page,
+        false,
+        "reverified",
+        |app, me, page| async move {
+            let result: Result<Option<String>, Error> = async {
+                let password = form
+                    .password
+                    .ok_or_else(|| Error::param_missing("password"))?;
+                mfa::reverify(&app, &me.session, &me.user.user, &password).await?;
+                Ok(Some("/user?done=reverified#mfa".into()))
+            }
+            .await;
+            (page, result)
+        },
+    )
     .await
 }
 
 /// `POST /user/mfa/start`: a new authenticator secret, shown as a QR code and as text.
 /// The answer is the page itself (the secret is shown once, never stored in a URL).
-pub async fn mfa_start(State(app): State<AppRef>, PagePost { page, form: _ }: PagePost<UserForm>) -> Response {
+pub async fn mfa_start(
+    State(app): State<AppRef>,
+    PagePost { page, form: _ }: PagePost<UserForm>,
+) -> Response {
     let me = match signed_in(&app, &page, false).await {
         Ok(me) => me,
         Err(response) => return response,
@@ -485,7 +554,13 @@ pub async fn mfa_start(State(app): State<AppRef>, PagePost { page, form: _ }: Pa
     }
 }
 
-async fn enroll_view(app: &AppRef, page: &Page, secret: &str, qr_svg: Option<&str>, error: Option<Error>) -> Response {
+async fn enroll_view(
+    app: &AppRef,
+    page: &Page,
+    secret: &str,
+    qr_svg: Option<&str>,
+    error: Option<Error>,
+) -> Response {
     // The key as people type it: groups of four.
     let grouped = secret
         .as_bytes()
@@ -506,7 +581,10 @@ async fn enroll_view(app: &AppRef, page: &Page, secret: &str, qr_svg: Option<&st
 
 /// `POST /user/mfa/confirm`: the first code turns TOTP on; the backup codes are shown
 /// this once.
-pub async fn mfa_confirm(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn mfa_confirm(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     let me = match signed_in(&app, &page, false).await {
         Ok(me) => me,
         Err(response) => return response,
@@ -532,7 +610,11 @@ pub async fn mfa_confirm(State(app): State<AppRef>, PagePost { page, form }: Pag
 }
 
 async fn backup_codes_view(app: &AppRef, page: &Page, codes: Vec<String>, new: bool) -> Response {
-    let heading = if new { "Two-step verification is on" } else { "New backup codes" };
+    let heading = if new {
+        "Two-step verification is on"
+    } else {
+        "New backup codes"
+    };
     let view = View::new("mfa.html", heading)
         .sub("Save these backup codes somewhere safe. Each works once if you lose your authenticator app. They will not be shown again.")
         .set("step", "backup_codes")
@@ -541,7 +623,10 @@ async fn backup_codes_view(app: &AppRef, page: &Page, codes: Vec<String>, new: b
 }
 
 /// `POST /user/mfa/disable`.
-pub async fn mfa_disable(State(app): State<AppRef>, PagePost { page, form: _ }: PagePost<UserForm>) -> Response {
+pub async fn mfa_disable(
+    State(app): State<AppRef>,
+    PagePost { page, form: _ }: PagePost<UserForm>,
+) -> Response {
     change(&app, page, false, "mfa_off", |app, me, page| async move {
         let result = mfa::disable(&app, &me.session, &me.user.user).await;
         (page, result.map(|_| None))
@@ -550,7 +635,10 @@ pub async fn mfa_disable(State(app): State<AppRef>, PagePost { page, form: _ }: 
 }
 
 /// `POST /user/mfa/backup-codes`: ten new codes, shown once.
-pub async fn backup_codes(State(app): State<AppRef>, PagePost { page, form: _ }: PagePost<UserForm>) -> Response {
+pub async fn backup_codes(
+    State(app): State<AppRef>,
+    PagePost { page, form: _ }: PagePost<UserForm>,
+) -> Response {
     let me = match signed_in(&app, &page, true).await {
         Ok(me) => me,
         Err(response) => return response,
@@ -562,19 +650,34 @@ pub async fn backup_codes(State(app): State<AppRef>, PagePost { page, form: _ }:
 }
 
 /// `POST /user/sessions/revoke`: signs one device out (this one: to the sign-in page).
-pub async fn revoke_session(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn revoke_session(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     let id = form.id.clone().unwrap_or_default();
-    change(&app, page, true, "revoked", |app, me, mut page| async move {
-        let result =
-            sessions::revoke_user_session(&app, &mut page.fe.ctx, &me.session, &id).await;
-        let after = app.config.pages.after_sign_out_url.clone();
-        (page, result.map(|s| (s.id == me.session.id).then_some(after)))
-    })
+    change(
+        &app,
+        page,
+        true,
+        "revoked",
+        |app, me, mut page| async move {
+            let result =
+                sessions::revoke_user_session(&app, &mut page.fe.ctx, &me.session, &id).await;
+            let after = app.config.pages.after_sign_out_url.clone();
+            (
+                page,
+                result.map(|s| (s.id == me.session.id).then_some(after)),
+            )
+        },
+    )
     .await
 }
 
 /// `POST /user/sign-out-everywhere`.
-pub async fn sign_out_everywhere(State(app): State<AppRef>, PagePost { page, form: _ }: PagePost<UserForm>) -> Response {
+pub async fn sign_out_everywhere(
+    State(app): State<AppRef>,
+    PagePost { page, form: _ }: PagePost<UserForm>,
+) -> Response {
     change(&app, page, false, "", |app, me, mut page| async move {
         let result = sessions::sign_out_everywhere(&app, &mut page.fe.ctx, &me.session).await;
         let after = app.config.pages.after_sign_out_url.clone();
@@ -584,7 +687,10 @@ pub async fn sign_out_everywhere(State(app): State<AppRef>, PagePost { page, for
 }
 
 /// `POST /user/delete`: deletes the account (when the instance allows it here).
-pub async fn delete_account(State(app): State<AppRef>, PagePost { page, form }: PagePost<UserForm>) -> Response {
+pub async fn delete_account(
+    State(app): State<AppRef>,
+    PagePost { page, form }: PagePost<UserForm>,
+) -> Response {
     change(&app, page, true, "", |app, me, mut page| async move {
         let result: Result<Option<String>, Error> = async {
             if !app.config.pages.allow_delete_account {

@@ -13,7 +13,10 @@ use super::layout::View;
 use super::request::Page;
 
 pub async fn show(State(app): State<AppRef>, mut page: Page) -> Response {
-    let status = page.query("__gatehouse_status").unwrap_or("failed").to_string();
+    let status = page
+        .query("__gatehouse_status")
+        .unwrap_or("failed")
+        .to_string();
     let attempt = page.query("attempt").unwrap_or("").to_string();
     let sign_up_flow = page.query("flow") == Some("sign_up");
     let (state, heading, sub) = match status.as_str() {
