@@ -1160,7 +1160,9 @@ mod browser {
                 <= 2000,
             "{report}"
         );
-        // Every page was screenshotted in both schemes.
+        // axe-core ran on every page, and each was screenshotted in both schemes.
+        let audited = report["audited"].as_array().map(Vec::len).unwrap_or(0);
+        assert!(audited >= 15, "axe ran on {audited} pages: {report}");
         for name in [
             "sign-in",
             "sign-up",

@@ -16,6 +16,7 @@ const PASSWORD = "correct horse battery staple";
 const GH = cfg.publicUrl;
 const failures = [];
 const timings = {};
+const audited = [];
 fs.mkdirSync(cfg.artifacts, { recursive: true });
 
 function check(cond, message) {
@@ -56,6 +57,7 @@ async function page(ctx, label) {
 
 // axe-core in both colour schemes, and a screenshot of each.
 async function audit(p, name) {
+  audited.push(name);
   await p.evaluate(axeSource);
   for (const scheme of ["light", "dark"]) {
     await p.emulateMedia({ colorScheme: scheme });
@@ -275,5 +277,5 @@ await scenario("error_states", async () => {
 
 await browser.close();
 appServer.close();
-console.log(JSON.stringify({ failures, timings }));
+console.log(JSON.stringify({ failures, timings, audited }));
 process.exit(failures.length ? 1 : 0);
