@@ -545,11 +545,16 @@ async fn identifier_view(
     page.render(app, view).await
 }
 
-/// `(strategy, display name)` of every social sign-in the environment lists: strategies
-/// named `oauth_<provider>` among its first factors or social providers.
+/// `(strategy, display name)` of every social sign-in the environment lists.
 async fn social_providers(app: &AppRef) -> Vec<(String, String)> {
     let env = get_environment(State(app.clone())).await.0;
-    let auth = &env["response"]["auth_config"];
+    listed_providers(&env["response"]["auth_config"])
+}
+
+/// The `oauth_<provider>` strategies of an environment's `auth_config`: among its first
+/// factors, and in `social_providers` (names or objects with `strategy`, `provider` or
+/// `name`). No provider is known by name here: whatever is listed gets a button.
+fn listed_providers(auth: &Value) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     let listed = auth["first_factors"]
         .as_array()
@@ -579,16 +584,18 @@ async fn social_providers(app: &AppRef) -> Vec<(String, String)> {
         } else {
             continue;
         };
-        let valid = strategy.len() <= 64
-            && strategy[6..]
+        let provider = &strategy["oauth_".len()..];
+        let valid = !provider.is_empty()
+            && strategy.len() <= 64
+            && provider
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid || strategy.len() == 6 || out.iter().any(|(s, _)| *s == strategy) {
+        if !valid || out.iter().any(|(s, _)| *s == strategy) {
             continue;
         }
         let name = name
-            .filter(|n| !n.starts_with("oauth_"))
-            .unwrap_or_else(|| capitalize(&strategy[6..]));
+            .filter(|n| !n.starts_with("oauth_") && !n.is_empty())
+            .unwrap_or_else(|| capitalize(provider));
         out.push((strategy, name));
     }
     out
@@ -621,5 +628,45 @@ fn capitalize(s: &str) -> String {
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed_providers;
+    use serde_json::json;
+
+    #[test]
+    fn every_listed_oauth_strategy_gets_a_button() {
+        let auth = json!({
+            "first_factors": ["password", "email_code", "oauth_google", "oauth_acme_sso"],
+            "social_providers": [
+                "oauth_google",
+                {"strategy": "oauth_github", "name": "GitHub"},
+                {"provider": "gitlab"},
+                {"name": "oauth_discord"},
+                "not_oauth",
+                {"strategy": "oauth_<script>"},
+                "oauth_",
+                42
+            ],
+        });
+        let got = listed_providers(&auth);
+        assert_eq!(
+            got,
+            [
+                ("oauth_google", "Google"),
+                ("oauth_acme_sso", "Acme_sso"),
+                ("oauth_github", "GitHub"),
+                ("oauth_gitlab", "Gitlab"),
+                ("oauth_discord", "Discord"),
+            ]
+            .map(|(s, n)| (s.to_string(), n.to_string()))
+        );
+        assert!(
+            listed_providers(&json!({"first_factors": ["password"], "social_providers": []}))
+                .is_empty()
+        );
+        assert!(listed_providers(&json!(null)).is_empty());
     }
 }
