@@ -199,12 +199,12 @@ await scenario("magic_link_in_another_browser", async () => {
   const link = text.match(/https?:\/\/\S+\/v1\/verify\?token=\S+/)[0];
   const other = await context();
   const q = await page(other, "other browser");
+  const t0 = Date.now();
   await q.goto(link);
   await q.waitForSelector("[data-state=verified]");
-  await audit(q, "verify-other-browser");
-  const t0 = Date.now();
   await p.waitForURL(`${GH}/user`, { timeout: 10000 });
   timings.first_tab_finished_ms = Date.now() - t0;
+  await audit(q, "verify-other-browser");
   await p.waitForSelector("#devices");
   await audit(p, "user");
   check((await other.cookies(GH)).every((c) => c.name !== "__session"), "the other browser got a session");
@@ -261,7 +261,29 @@ await scenario("mfa_enroll_totp_and_backup_code", async () => {
   await ctx.close();
 });
 
-// 4. The remaining pages' states: errors shown on the identifier step.
+// 4. "Forgot password?": a reset code by email, a new password, signed in.
+await scenario("password_reset", async () => {
+  await admin("POST", "/v1/users", { email_address: ["reset@example.com"], password: PASSWORD });
+  const ctx = await context();
+  const p = await page(ctx, "reset");
+  await p.goto(`${GH}/sign-in`);
+  await p.fill("#f-identifier", "reset@example.com");
+  await Promise.all([p.waitForURL(/attempt=/), p.click("button[type=submit]")]);
+  await p.click("text=Forgot password?");
+  await p.waitForSelector("text=Enter it to set a new password");
+  await audit(p, "sign-in-code");
+  const outbox = await admin("GET", "/v1/dev/outbox?to=reset%40example.com");
+  const code = outbox.data[0].text.match(/\b\d{6}\b/)[0];
+  await p.fill("#f-code", code);
+  await p.click("button:has-text('Continue')");
+  await p.waitForSelector("#f-password[autocomplete=new-password]");
+  await audit(p, "sign-in-new-password");
+  await p.fill("#f-password", "an entirely new horse battery");
+  await Promise.all([p.waitForURL(`${GH}/user`), p.click("button:has-text('Set password and continue')")]);
+  await ctx.close();
+});
+
+// 5. The remaining pages' states: errors shown on the identifier step.
 await scenario("error_states", async () => {
   const ctx = await context();
   const p = await page(ctx, "errors");
