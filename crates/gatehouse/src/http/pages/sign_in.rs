@@ -30,10 +30,15 @@ pub async fn show(State(app): State<AppRef>, mut page: Page) -> Response {
         return page.see_other(&app, &target).await;
     }
     let Some(id) = page.query("attempt").map(String::from) else {
+        // Back from a link or a social provider that did not sign the browser in.
         let error = match page.query("__gatehouse_status") {
-            Some("failed") | Some("expired") => Some(Error::new(
-                "link_invalid",
-                "That link is no longer valid. Sign in again to get a new one.",
+            Some("expired") => Some(Error::new(
+                "link_expired",
+                "That link has expired. Sign in again to get a new one.",
+            )),
+            Some("failed") => Some(Error::new(
+                "sign_in_failed",
+                "That sign-in could not be completed. Please try again.",
             )),
             _ => None,
         };
