@@ -20,6 +20,7 @@ both_dbs!(
     magic_link_landing_states_and_the_waiting_page,
     pages_carry_security_headers,
     sign_up_verifies_the_email_address_by_code,
+    social_buttons_follow_the_environment,
 );
 
 const EMAIL: &str = "page.user@example.com";
@@ -1209,4 +1210,51 @@ mod browser {
         }
         server.stop().await;
     }
+}
+
+/// The sign-in page shows a button for every social provider the environment lists, and
+/// the button's link starts that sign-in and sends the browser to the provider.
+async fn social_buttons_follow_the_environment(db: DbKind) {
+    let server = server_with(
+        db,
+        "[oauth.github]\nclient_id = \"Iv1.pagesTest\"\nclient_secret = \"not-a-real-secret\"\n",
+    )
+    .await;
+    let b = FormBrowser::new(&server);
+    let page = b
+        .get("/sign-in?redirect_url=https%3A%2F%2Fapp.example.com%2Fhome")
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("Continue with GitHub"), "{}", page.body);
+    let href = page
+        .body
+        .split("href=\"/sign-in/social?")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a social link")
+        .replace("&amp;", "&");
+    assert!(href.contains("strategy=oauth_github"), "{href}");
+    assert!(
+        href.contains("redirect_url="),
+        "the destination is kept: {href}"
+    );
+    let r = b.get(&format!("/sign-in/social?{href}")).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.location()
+            .starts_with("https://github.com/login/oauth/authorize?"),
+        "{}",
+        r.location()
+    );
+    assert!(
+        r.location().contains("client_id=Iv1.pagesTest"),
+        "{}",
+        r.location()
+    );
+    // Without providers there are no buttons.
+    let plain = server_with(db, "").await;
+    let page = FormBrowser::new(&plain).get("/sign-in").await;
+    assert!(!page.body.contains("Continue with"), "{}", page.body);
+    plain.stop().await;
+    server.stop().await;
 }

@@ -146,6 +146,7 @@ pub async fn prepare(
         email_address_id: form.email_address_id.clone(),
         phone_number_id: form.phone_number_id.clone(),
         redirect_url,
+        ..Default::default()
     };
     match sign_in::prepare_first_factor(&app, &page.fe.ctx, &id, params).await {
         Ok(a) => {

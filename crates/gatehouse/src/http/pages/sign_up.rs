@@ -72,7 +72,7 @@ pub async fn create(
         password: form.password.clone(),
         first_name: form.first_name.clone(),
         last_name: form.last_name.clone(),
-        unsafe_metadata: None,
+        ..Default::default()
     };
     match sign_up::create(&app, &mut page.fe.ctx, params).await {
         Ok(a) => step(&app, page, a, None).await,
