@@ -1251,6 +1251,24 @@ async fn social_buttons_follow_the_environment(db: DbKind) {
         "{}",
         r.location()
     );
+    let sign_up = b.get("/sign-up").await;
+    assert!(
+        sign_up.body.contains("Continue with GitHub"),
+        "{}",
+        sign_up.body
+    );
+    // Back from the provider with the sign-in not finished and nothing to go on with:
+    // the sign-in page as usual.
+    for status in [
+        "needs_second_factor",
+        "missing_requirements",
+        "transferable",
+    ] {
+        let r = FormBrowser::new(&server)
+            .get(&format!("/sign-in?__gatehouse_status={status}"))
+            .await;
+        assert_eq!(r.status, 200, "{status}: {}", r.body);
+    }
     // Without providers there are no buttons.
     let plain = server_with(db, "").await;
     let page = FormBrowser::new(&plain).get("/sign-in").await;

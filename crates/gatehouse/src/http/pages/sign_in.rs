@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use crate::app::{App, AppRef};
 use crate::domain::model::SignInAttempt;
 use crate::domain::sign_in::{self, FactorSecret, PrepareParams, SignInParams};
+use crate::domain::sign_up::{self, SignUpParams};
 use crate::error::Error;
 use crate::http::frontend::environment::get_environment;
 use crate::http::frontend::sign_ins::render_attempt;
@@ -28,6 +29,9 @@ pub async fn show(State(app): State<AppRef>, mut page: Page) -> Response {
     if !app.config.session.multi_session && page.signed_in_user(&app).await.is_some() {
         let target = page.destination(&app, &app.config.pages.after_sign_in_url);
         return page.see_other(&app, &target).await;
+    }
+    if let Some(response) = back_from_provider(&app, &mut page).await {
+        return response;
     }
     let Some(id) = page.query("attempt").map(String::from) else {
         // Back from a link or a social provider that did not sign the browser in.
@@ -47,6 +51,39 @@ pub async fn show(State(app): State<AppRef>, mut page: Page) -> Response {
     match sign_in::poll(&app, &mut page.fe.ctx, &id).await {
         Ok(a) => step(&app, &page, &a, None).await,
         Err(e) => identifier_view(&app, &page, None, Some(restart_error(e))).await,
+    }
+}
+
+/// Back from a social provider (`redirect_url` of the trip is this page) with the
+/// sign-in not finished here: on to its second factor, or — for an account that is new
+/// here (`transferable`) — a sign-up from the provider's account, as a person who chose
+/// "Continue with …" expects; a sign-up still missing something continues on `/sign-up`.
+async fn back_from_provider(app: &AppRef, page: &mut Page) -> Option<Response> {
+    let status = page.query("__gatehouse_status")?.to_string();
+    let client = page.fe.ctx.client.clone()?;
+    match status.as_str() {
+        "needs_second_factor" => {
+            let id = client.sign_in_id?;
+            Some(page.redirect(app, &format!("/sign-in?attempt={id}")).await)
+        }
+        "transferable" => {
+            let params = SignUpParams {
+                transfer: Some(true),
+                ..Default::default()
+            };
+            Some(match sign_up::create(app, &mut page.fe.ctx, params).await {
+                Ok(a) => {
+                    page.redirect(app, &format!("/sign-up?attempt={}", a.id))
+                        .await
+                }
+                Err(e) => identifier_view(app, page, None, Some(e)).await,
+            })
+        }
+        "missing_requirements" => {
+            let id = client.sign_up_id?;
+            Some(page.redirect(app, &format!("/sign-up?attempt={id}")).await)
+        }
+        _ => None,
     }
 }
 
@@ -528,16 +565,7 @@ async fn identifier_view(
     } else {
         "text"
     };
-    let social: Vec<Value> = social_providers(app)
-        .await
-        .into_iter()
-        .map(|(strategy, name)| {
-            json!({
-                "name": name,
-                "url": page.with_redirect(&format!("/sign-in/social?strategy={strategy}")),
-            })
-        })
-        .collect();
+    let social = social_links(app, page).await;
     let view = View::new("sign_in.html", "Sign in")
         .sub(format!("to continue to {}", app.config.application_name))
         .set("step", "identifier")
@@ -549,6 +577,21 @@ async fn identifier_view(
         .fields(&["identifier"])
         .maybe_error(error);
     page.render(app, view).await
+}
+
+/// "Continue with …" links, one per provider the environment lists (a new account is
+/// signed up on the way back, see `back_from_provider`).
+pub(super) async fn social_links(app: &AppRef, page: &Page) -> Vec<Value> {
+    social_providers(app)
+        .await
+        .into_iter()
+        .map(|(strategy, name)| {
+            json!({
+                "name": name,
+                "url": page.with_redirect(&format!("/sign-in/social?strategy={strategy}")),
+            })
+        })
+        .collect()
 }
 
 /// `(strategy, display name)` of every social sign-in the environment lists.

@@ -17,7 +17,7 @@ use crate::http::render;
 
 use super::layout::View;
 use super::request::{Page, PagePost};
-use super::sign_in::password_hint;
+use super::sign_in::{password_hint, social_links};
 
 const FIELDS: &[&str] = &[
     "email_address",
@@ -280,6 +280,7 @@ async fn form_view(app: &AppRef, page: &Page, form: &Form, error: Option<Error>)
                 "last_name": form.last_name,
             }),
         )
+        .set("social", social_links(app, page).await)
         .set("password_hint", password_hint(app))
         .set("min_length", p.min_length)
         .set("max_length", p.max_length)
