@@ -117,7 +117,10 @@ impl Page {
             let subject: TokenSubject<'_> = s.token_subject();
             let target = self.destination(app, configured);
             let azp = crate::config::normalize_origin(&target);
-            token = tokens::mint(app, &subject, azp.as_deref()).ok();
+            token = tokens::mint(app, &subject, azp.as_deref())
+                .await
+                .ok()
+                .map(|t| t.jwt);
         }
         let target = self.destination(app, configured);
         let mut response = self.see_other(app, &target).await;
