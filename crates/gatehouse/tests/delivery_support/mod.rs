@@ -47,12 +47,26 @@ impl Mail {
         six_digits(&self.subject())
     }
 
+    /// The boundary of a multipart message, from its `Content-Type` header.
+    fn boundary(&self) -> Option<String> {
+        let content_type = self.header("content-type")?;
+        let (_, after) = content_type.split_once("boundary=")?;
+        let value = after.split(';').next()?.trim().trim_matches('"');
+        Some(value.to_string())
+    }
+
     /// The body of the MIME part with this content type, quoted-printable decoded.
     pub fn part(&self, content_type: &str) -> Option<String> {
         let start = self.data.find(&format!("Content-Type: {content_type}"))?;
         let rest = &self.data[start..];
         let (headers, body) = rest.split_once("\r\n\r\n")?;
-        let body = body.split("\r\n--").next()?;
+        // A part ends at the multipart boundary, not at any line starting with `--`:
+        // a quoted-printable line of a base64url token can start with `--` too.
+        let end = match self.boundary() {
+            Some(boundary) => format!("\r\n--{boundary}"),
+            None => "\r\n--".to_string(),
+        };
+        let body = body.split(end.as_str()).next()?;
         Some(if headers.contains("quoted-printable") {
             decode_quoted_printable(body)
         } else {
