@@ -92,7 +92,7 @@ mod tests {
     use super::*;
 
     fn auth(json: &str) -> Auth {
-        Auth::from_claims(Arc::new(Claims::parse(json.as_bytes()).unwrap()))
+        Auth::from_claims(Arc::new(Claims::parse(json.as_bytes().to_vec()).unwrap()))
     }
 
     #[test]

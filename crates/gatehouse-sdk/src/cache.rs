@@ -107,7 +107,7 @@ mod tests {
 
     fn claims(exp: i64) -> Arc<Claims> {
         let json = format!(r#"{{"iss":"i","sub":"s","exp":{exp}}}"#);
-        Arc::new(Claims::parse(json.as_bytes()).unwrap())
+        Arc::new(Claims::parse(json.into_bytes()).unwrap())
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub struct Claims {
     #[serde(default)]
     pub act: Option<ActorClaims>,
     #[serde(skip)]
-    payload: Box<str>,
+    payload: String,
     #[serde(skip)]
     all: OnceLock<Map<String, Value>>,
 }
@@ -75,17 +75,15 @@ pub struct ActorClaims {
 }
 
 impl Claims {
-    /// Parses a payload; `None` when it is not a JSON object with the required claims.
-    pub(crate) fn parse(payload: &[u8]) -> Result<Self, &'static str> {
+    /// Parses a payload: a JSON object with at least `iss`, `sub` and `exp`.
+    pub(crate) fn parse(payload: Vec<u8>) -> Result<Self, &'static str> {
         if payload.trim_ascii_start().first() != Some(&b'{') {
             return Err("payload is not a JSON object");
         }
-        let mut claims: Claims = serde_json::from_slice(payload)
+        let mut claims: Claims = serde_json::from_slice(&payload)
             .map_err(|_| "sub, iss or exp is missing or mistyped")?;
-        // The payload was valid JSON, hence valid UTF-8.
-        claims.payload = std::str::from_utf8(payload)
-            .map_err(|_| "payload is not UTF-8")?
-            .into();
+        // Kept for `all()`; valid JSON is valid UTF-8, and the buffer is moved, not copied.
+        claims.payload = String::from_utf8(payload).map_err(|_| "payload is not UTF-8")?;
         Ok(claims)
     }
 
@@ -136,7 +134,7 @@ mod tests {
         let payload = br#"{"iss":"https://auth.example.com","sub":"user_1","sid":"sess_1","exp":20,
             "o":{"id":"org_1","slg":"acme","rol":"admin","per":["org:billing:read"]},
             "act":{"sub":"user_admin"},"role":"editor","fva":[3,-1]}"#;
-        let claims = Claims::parse(payload).unwrap();
+        let claims = Claims::parse(payload.to_vec()).unwrap();
         assert_eq!(claims.sub, "user_1");
         assert_eq!(claims.org.as_ref().unwrap().slug.as_deref(), Some("acme"));
         assert_eq!(claims.act.as_ref().unwrap().sub, "user_admin");
@@ -157,7 +155,7 @@ mod tests {
             b"{",
         ] {
             assert!(
-                Claims::parse(bad).is_err(),
+                Claims::parse(bad.to_vec()).is_err(),
                 "{}",
                 String::from_utf8_lossy(bad)
             );

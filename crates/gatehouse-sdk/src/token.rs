@@ -1,5 +1,7 @@
 //! Taking a compact JWS apart without trusting any of it.
 
+use std::borrow::Cow;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use serde::Deserialize;
@@ -18,15 +20,16 @@ pub(crate) struct Parts<'a> {
     pub(crate) signature: &'a str,
 }
 
-/// The JOSE header members the verifier reads.
+/// The JOSE header members the verifier reads, borrowed from the decoded header.
 #[derive(Debug, Deserialize)]
-pub(crate) struct Header {
-    pub(crate) alg: String,
-    #[serde(default)]
-    pub(crate) kid: Option<String>,
+pub(crate) struct Header<'a> {
+    #[serde(borrow)]
+    pub(crate) alg: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub(crate) kid: Option<Cow<'a, str>>,
     /// Critical extensions: the verifier understands none, so any refuses the token.
     #[serde(default)]
-    pub(crate) crit: Option<serde_json::Value>,
+    pub(crate) crit: Option<serde::de::IgnoredAny>,
 }
 
 pub(crate) fn split(token: &str) -> Result<Parts<'_>, Error> {
@@ -53,7 +56,7 @@ pub(crate) fn decode_into(part: &str, out: &mut Vec<u8>, what: &'static str) -> 
         .map_err(|_| Error::Malformed(what))
 }
 
-pub(crate) fn parse_header(json: &[u8]) -> Result<Header, Error> {
+pub(crate) fn parse_header(json: &[u8]) -> Result<Header<'_>, Error> {
     // serde would accept a JSON array for a struct; insist on an object.
     if json.trim_ascii_start().first() != Some(&b'{') {
         return Err(Error::Malformed("header is not a JSON object"));

@@ -86,12 +86,13 @@ impl Verifier {
             return Ok(claims);
         }
 
-        let mut buffer = Vec::with_capacity(token.len());
-        decode_into(parts.header, &mut buffer, "header is not base64url")?;
-        let header = parse_header(&buffer)?;
+        let mut header_json = Vec::with_capacity(parts.header.len());
+        decode_into(parts.header, &mut header_json, "header is not base64url")?;
+        let header = parse_header(&header_json)?;
         let alg = Algorithm::from_name(&header.alg)
             .filter(|alg| inner.algorithms.contains(alg))
             .ok_or_else(|| Error::AlgorithmNotAllowed(header.alg.chars().take(32).collect()))?;
+        let mut buffer = Vec::with_capacity(parts.payload.len());
         decode_into(parts.signature, &mut buffer, "signature is not base64url")?;
 
         let keys = inner.keys.keys_for(header.kid.as_deref()).await?;
@@ -104,7 +105,7 @@ impl Verifier {
         }
 
         decode_into(parts.payload, &mut buffer, "payload is not base64url")?;
-        let claims = Claims::parse(&buffer).map_err(Error::InvalidClaims)?;
+        let claims = Claims::parse(buffer).map_err(Error::InvalidClaims)?;
         let now = earliest_valid_exp + inner.skew;
         self.check_claims(&claims, now)?;
         let claims = Arc::new(claims);
