@@ -358,9 +358,9 @@ async fn no_secrets_in_logs_and_request_ids(kind: DbKind) {
             "a session token is in the logs:\n{output}"
         );
     }
-    // Any JWT at all: a JOSE header starts `{"` (base64 `eyJ`).
+    // Any JWT at all: a JOSE header starts `{"` (base64 `eyJ`) and ends at a dot.
     assert!(
-        !output.contains("eyJ"),
+        !contains_jwt_like(&output),
         "something like a JWT is in the logs:\n{output}"
     );
     assert!(
@@ -430,4 +430,26 @@ async fn no_secrets_in_logs_and_request_ids(kind: DbKind) {
             "a log line that is not JSON: {line}"
         );
     }
+}
+
+/// Whether `text` holds something shaped like a compact JWS: `eyJ` and more base64url
+/// characters, then a dot. (A random id may contain `eyJ`, but never a dot after it.)
+fn contains_jwt_like(text: &str) -> bool {
+    let base64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices("eyJ").any(|(at, _)| {
+        let rest = &text[at..];
+        let header = rest.find(|c: char| !base64url(c)).unwrap_or(rest.len());
+        header >= 10 && rest[header..].starts_with('.')
+    })
+}
+
+#[test]
+fn jwt_like_strings_are_told_from_ids() {
+    assert!(contains_jwt_like(
+        "x eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln y"
+    ));
+    assert!(!contains_jwt_like(
+        r#""request_id":"req_3MpJM5XqJzYXzzSa8geyJlctFtK","#
+    ));
+    assert!(!contains_jwt_like("eyJ."));
 }

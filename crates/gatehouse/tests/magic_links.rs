@@ -146,9 +146,15 @@ async fn sign_in_link_opened_in_another_browser(db: DbKind) {
     assert_eq!(get_sign_in(&phone, &id).await.status, 404);
 
     // The laptop's next polls complete the sign-in there, once, even when several
-    // arrive at once.
+    // arrive at once. A poll the server reaches only after the winner rotated
+    // `__client` carries a dead value: refused, and it touches no cookie.
     let before = laptop.cookie("__client").unwrap();
     let polls = futures::future::join_all((0..4).map(|_| get_sign_in(&laptop, &id))).await;
+    let (late, polls): (Vec<&Resp>, Vec<&Resp>) = polls.iter().partition(|r| r.status == 401);
+    for r in late {
+        assert_eq!(r.error_code(), "authentication_invalid", "{}", r.body);
+        assert!(r.set_cookies().is_empty(), "{:?}", r.set_cookies());
+    }
     let mut sessions: Vec<String> = polls
         .iter()
         .map(|r| {
@@ -171,6 +177,18 @@ async fn sign_in_link_opened_in_another_browser(db: DbKind) {
         "other_client"
     );
     assert_ne!(laptop.cookie("__client").unwrap(), before, "rotated");
+    // The value from before the rotation is dead, and a request still carrying it
+    // cannot overwrite the new one.
+    let stale = f.server.browser();
+    let r = stale
+        .send(
+            stale
+                .request(reqwest::Method::GET, &format!("/v1/client/sign_ins/{id}"))
+                .header("cookie", format!("__client={before}")),
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.set_cookies().is_empty(), "{:?}", r.set_cookies());
     assert_eq!(laptop.mint(&session).await.status, 200);
     // Polling again is harmless.
     let r = get_sign_in(&laptop, &id).await;
