@@ -4,6 +4,7 @@
 //! Chromium (`browser` below).
 
 mod pages_support;
+mod social_support;
 mod support;
 
 use gatehouse::config::Config;
@@ -1085,6 +1086,7 @@ mod browser {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
+    use crate::social_support::{Account, OidcProvider};
     use crate::support::{DbKind, TestServer};
 
     /// Seconds a session token lives here: short, so the test waits past it.
@@ -1110,14 +1112,51 @@ mod browser {
             l.local_addr().unwrap().port()
         };
         let app = format!("http://127.0.0.1:{app_port}");
+        // The protected-app example (axum + gatehouse-sdk), on its own port.
+        let protected_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let protected_url = format!(
+            "http://127.0.0.1:{}",
+            protected_listener.local_addr().unwrap().port()
+        );
+        // A real OpenID Connect provider with its own login and consent pages.
+        let mut provider = OidcProvider::start(&[Account {
+            login: "sam",
+            email: "sam@example.com",
+            email_verified: true,
+            given_name: "Sam",
+            family_name: "Social",
+        }]);
         let toml = format!(
-            "allowed_origins = [\"{app}\"]\n\
+            "allowed_origins = [\"{app}\", \"{protected_url}\"]\n\
              [session]\ntoken_lifetime = \"{TOKEN_LIFETIME}s\"\n\
              [pages]\nafter_sign_up_url = \"{app}/app\"\n\
              [auth]\nverify_email_at_sign_up = false\n\
-             [rate_limits]\nenabled = false\n"
+             [rate_limits]\nenabled = false\n{}",
+            provider.config()
         );
         let server = TestServer::start_with(DbKind::Sqlite, &toml).await;
+        provider.allow_redirect(&format!("{}/v1/oauth_callback", server.public_url));
+        let verifier_clock = server.clock.clone();
+        let verifier = gatehouse_sdk::Verifier::builder(&server.public_url)
+            .authorized_parties([server.public_url.clone(), protected_url.clone()])
+            .clock(move || {
+                use gatehouse::clock::Clock;
+                verifier_clock.now_ms() / 1000
+            })
+            .build()
+            .unwrap();
+        let protected_app = protected_app::router(
+            protected_app::Settings {
+                issuer: server.public_url.clone(),
+                app_url: protected_url.clone(),
+            },
+            verifier,
+        );
+        let protected_task = tokio::spawn(async move {
+            axum::serve(protected_listener, protected_app)
+                .await
+                .unwrap()
+        });
         // The browser's timers are real: the server's clock follows the wall clock.
         let clock = server.clock.clone();
         let follower = tokio::spawn(async move {
@@ -1136,6 +1175,8 @@ mod browser {
             "adminUrl": server.admin_url,
             "secretKey": server.secret_key,
             "appPort": app_port,
+            "protectedAppUrl": protected_url,
+            "providerIssuer": provider.issuer,
             "tokenLifetime": TOKEN_LIFETIME,
             "artifacts": artifacts,
         });
@@ -1151,6 +1192,7 @@ mod browser {
             .expect("the browser tests finish within 4 minutes")
             .expect("node runs");
         follower.abort();
+        protected_task.abort();
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         eprintln!(
@@ -1175,6 +1217,21 @@ mod browser {
                 <= 2000,
             "{report}"
         );
+        // Every scenario ran (a scenario that throws is in `failures`).
+        for scenario in [
+            "sign_up_tabs_and_refresh",
+            "magic_link_in_another_browser",
+            "mfa_enroll_totp_and_backup_code",
+            "password_reset",
+            "error_states",
+            "protected_app",
+            "social_sign_in",
+        ] {
+            assert!(
+                report["timings"][scenario].is_u64(),
+                "{scenario} did not run: {report}"
+            );
+        }
         // axe-core ran on every page and state, and each was screenshotted in both schemes.
         let pages = [
             "sign-up",

@@ -297,6 +297,66 @@ await scenario("error_states", async () => {
   await ctx.close();
 });
 
+// 6. The protected-app example (axum + gatehouse-sdk): a signed-out visit goes to the
+// hosted sign-in and comes back to the protected page, signed in.
+await scenario("protected_app", async () => {
+  await admin("POST", "/v1/users", { email_address: ["guarded@example.com"], password: PASSWORD });
+  const ctx = await context();
+  const p = await page(ctx, "protected app");
+  const protectedPage = `${cfg.protectedAppUrl}/protected`;
+  await p.goto(protectedPage);
+  check(p.url().startsWith(`${GH}/sign-in?redirect_url=`), `not sent to sign in: ${p.url()}`);
+  await p.fill("#f-identifier", "guarded@example.com");
+  await Promise.all([p.waitForURL(/attempt=/), p.click("button[type=submit]")]);
+  await p.fill("#f-password", PASSWORD);
+  await Promise.all([
+    p.waitForURL(protectedPage, { timeout: 10000 }),
+    p.click("form[action='/sign-in/password'] button[type=submit]"),
+  ]);
+  const user = await p.textContent("#user");
+  check(/^user_/.test(user ?? ""), `the protected page shows ${user}`);
+  const users = await admin("GET", "/v1/users?email_address=guarded%40example.com");
+  check(users.data[0].id === user, `signed in as ${user}, not ${users.data[0].id}`);
+  // Past the token's lifetime the page still opens (through the handshake if needed).
+  await p.waitForTimeout((cfg.tokenLifetime + 6) * 1000);
+  await p.goto(protectedPage);
+  check(p.url() === protectedPage, `after the token expired: ${p.url()}`);
+  check((await p.textContent("#user")) === user, "signed out after the token expired");
+  await ctx.close();
+});
+
+// 7. "Continue with Acme ID" on /sign-in → the provider's own login and consent pages
+// (oidc-provider) → back on the app, signed in as a new user with the provider's
+// verified email.
+await scenario("social_sign_in", async () => {
+  const ctx = await context();
+  const p = await page(ctx, "social");
+  await p.goto(`${GH}/sign-in`);
+  await Promise.all([
+    p.waitForURL((u) => u.toString().startsWith(cfg.providerIssuer)),
+    p.click("text=Continue with Acme ID"),
+  ]);
+  await p.waitForSelector("input[name=login]");
+  await p.fill("input[name=login]", "sam");
+  await p.fill("input[name=password]", "any password");
+  await Promise.all([p.waitForNavigation(), p.click("button[type=submit]")]);
+  // The consent page: allow.
+  await p.waitForSelector("button[type=submit]");
+  await Promise.all([
+    p.waitForURL((u) => !u.toString().startsWith(cfg.providerIssuer), { timeout: 15000 }),
+    p.click("button[type=submit]"),
+  ]);
+  await p.waitForURL((u) => u.toString() === APP || u.toString() === `${GH}/user`, { timeout: 15000 });
+  if (p.url() === APP) await signedIn(p, "sam@example.com");
+  const users = await admin("GET", "/v1/users?email_address=sam%40example.com");
+  check(users.total_count === 1, `users with the provider's email: ${users.total_count}`);
+  const [sam] = users.data;
+  check(sam.external_accounts.length === 1, `external accounts: ${JSON.stringify(sam.external_accounts)}`);
+  const session = (await ctx.cookies(GH)).find((c) => c.name === "__session");
+  check(session && claims(session.value).sub === sam.id, "no session token for the new user");
+  await ctx.close();
+});
+
 await browser.close();
 appServer.close();
 console.log(JSON.stringify({ failures, timings, audited }));
