@@ -31,12 +31,8 @@ impl Store {
     }
 
     pub async fn client_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Client>> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {CLIENT_COLUMNS} FROM clients WHERE token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(self.reader())
-        .await?)
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE token_hash = $1");
+        self.read_optional(&sql, &[token_hash]).await
     }
 
     pub async fn client_by_id(&self, id: &str) -> StoreResult<Option<Client>> {

@@ -89,12 +89,10 @@ impl Store {
     }
 
     pub async fn external_accounts_of(&self, user_id: &str) -> StoreResult<Vec<ExternalAccount>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {ACCOUNT_COLUMNS} FROM external_accounts WHERE user_id = $1 ORDER BY created_at, id"
-        ))
-        .bind(user_id)
-        .fetch_all(self.reader())
-        .await?)
+        );
+        self.read_all(&sql, &[user_id]).await
     }
 
     pub async fn external_account_by_provider_id(

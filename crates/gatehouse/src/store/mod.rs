@@ -7,7 +7,8 @@
 //!   single-connection writer pool whose transactions start `BEGIN IMMEDIATE`, so writers
 //!   queue in-process instead of failing with `database is locked`; reads use a separate
 //!   pool and never block on writers.
-//!   The token endpoint's read runs on the calling thread instead (`inline_reads`).
+//!   The token endpoint's read and the reads every signed-in request makes run on the
+//!   calling thread instead (`inline_reads`, `point_reads`).
 //! - PostgreSQL uses one shared pool for both.
 
 mod attempts;
@@ -21,6 +22,7 @@ mod keys;
 mod links;
 mod mfa;
 mod outbox;
+mod point_reads;
 mod rate_limits;
 mod sessions;
 mod users;

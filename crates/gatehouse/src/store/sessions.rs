@@ -115,12 +115,8 @@ impl Store {
 
     /// One indexed read: the hot path of token minting.
     pub async fn get_session(&self, id: &str) -> StoreResult<Option<Session>> {
-        Ok(sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.reader())
-        .await?)
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
+        self.read_optional(&sql, &[id]).await
     }
 
     /// The token endpoint's one read: a session and its client, by session id and the
@@ -149,23 +145,17 @@ impl Store {
 
     /// Sessions of a client whose stored status is active (time-derived states are the caller's).
     pub async fn client_sessions(&self, client_id: &str) -> StoreResult<Vec<Session>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE client_id = $1 AND status = $2 ORDER BY created_at, id"
-        ))
-        .bind(client_id)
-        .bind(SESSION_ACTIVE)
-        .fetch_all(self.reader())
-        .await?)
+        );
+        self.read_all(&sql, &[client_id, SESSION_ACTIVE]).await
     }
 
     pub async fn user_sessions(&self, user_id: &str) -> StoreResult<Vec<Session>> {
-        Ok(sqlx::query_as(&format!(
+        let sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND status = $2 ORDER BY created_at, id"
-        ))
-        .bind(user_id)
-        .bind(SESSION_ACTIVE)
-        .fetch_all(self.reader())
-        .await?)
+        );
+        self.read_all(&sql, &[user_id, SESSION_ACTIVE]).await
     }
 
     pub async fn list_sessions(&self, q: &SessionQuery) -> StoreResult<(Vec<Session>, i64)> {

@@ -139,11 +139,8 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let user: Option<User> =
-            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
-                .bind(id)
-                .fetch_optional(self.reader())
-                .await?;
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let user: Option<User> = self.read_optional(&sql, &[id]).await?;
         match user {
             Some(user) => {
                 let identifiers = self.identifiers_of(&user.id).await?;
@@ -159,13 +156,9 @@ impl Store {
     }
 
     async fn identifiers_of(&self, user_id: &str) -> StoreResult<Vec<Identifier>> {
-        Ok(sqlx::query_as(
-            "SELECT id, user_id, kind, value, value_normalized, verified, verification_strategy, verification, \
-             created_at, updated_at FROM identifiers WHERE user_id = $1 ORDER BY created_at, id",
-        )
-        .bind(user_id)
-        .fetch_all(self.reader())
-        .await?)
+        let sql = "SELECT id, user_id, kind, value, value_normalized, verified, verification_strategy, verification, \
+             created_at, updated_at FROM identifiers WHERE user_id = $1 ORDER BY created_at, id";
+        self.read_all(sql, &[user_id]).await
     }
 
     /// What claims templates may read of a user, in one indexed read (the user joined to

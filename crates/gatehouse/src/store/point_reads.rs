@@ -1,0 +1,148 @@
+//! Reads whose every parameter is text, run inline on SQLite files (`inline_reads`) and
+//! through the reader pool otherwise, with one SQL text for both. The page and Frontend
+//! API reads that every signed-in request makes (client by token, its sessions, the user
+//! with its identifiers and accounts) go through here: on SQLite each saves a hand-off
+//! to a pool thread and back.
+
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreResult};
+use crate::domain::model::{Client, ExternalAccount, Identifier, Session, User};
+
+/// A model read from a `rusqlite` row by column name (sqlx rows use the derived `FromRow`).
+pub(crate) trait FromSqliteRow: Sized {
+    fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+}
+
+/// Implements [`FromSqliteRow`] for a model whose fields are named like its columns; a
+/// field left out is a compile error (the struct literal must be complete).
+macro_rules! from_sqlite_row {
+    ($model:ident { $($field:ident),+ $(,)? }) => {
+        impl FromSqliteRow for $model {
+            fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok($model { $($field: row.get(stringify!($field))?),+ })
+            }
+        }
+    };
+}
+
+from_sqlite_row!(Client {
+    id,
+    token_hash,
+    sign_in_id,
+    sign_up_id,
+    last_active_session_id,
+    last_auth_at,
+    created_at,
+    updated_at,
+});
+from_sqlite_row!(Session {
+    id,
+    client_id,
+    user_id,
+    status,
+    first_factor_at,
+    second_factor_at,
+    last_active_at,
+    expire_at,
+    ended_at,
+    last_active_organization_id,
+    actor,
+    latest_activity,
+    created_at,
+    updated_at,
+});
+from_sqlite_row!(User {
+    id,
+    username,
+    first_name,
+    last_name,
+    password_digest,
+    password_hasher,
+    public_metadata,
+    private_metadata,
+    unsafe_metadata,
+    banned,
+    admin_locked,
+    failed_password_attempts,
+    lockout_until,
+    primary_email_address_id,
+    primary_phone_number_id,
+    last_sign_in_at,
+    last_active_at,
+    created_at,
+    updated_at,
+    totp_enabled,
+    backup_code_enabled,
+});
+from_sqlite_row!(Identifier {
+    id,
+    user_id,
+    kind,
+    value,
+    value_normalized,
+    verified,
+    verification_strategy,
+    verification,
+    created_at,
+    updated_at,
+});
+from_sqlite_row!(ExternalAccount {
+    id,
+    user_id,
+    provider,
+    provider_user_id,
+    email_address,
+    email_verified,
+    first_name,
+    last_name,
+    username,
+    avatar_url,
+    sealed_access_token,
+    sealed_refresh_token,
+    token_expire_at,
+    scopes,
+    created_at,
+    updated_at,
+});
+
+impl Store {
+    /// At most one row of `sql` with the text parameters `binds` (`$1`, `$2`, ...).
+    pub(crate) async fn read_optional<T>(&self, sql: &str, binds: &[&str]) -> StoreResult<Option<T>>
+    where
+        T: FromSqliteRow + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        if let Some(inline) = self.inline_reader() {
+            return Ok(inline.read(|conn| {
+                use rusqlite::OptionalExtension;
+                conn.prepare_cached(sql)?
+                    .query_row(rusqlite::params_from_iter(binds), T::from_sqlite_row)
+                    .optional()
+            })?);
+        }
+        let mut query = sqlx::query_as::<_, T>(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        Ok(query.fetch_optional(self.reader()).await?)
+    }
+
+    /// Every row of `sql` with the text parameters `binds`.
+    pub(crate) async fn read_all<T>(&self, sql: &str, binds: &[&str]) -> StoreResult<Vec<T>>
+    where
+        T: FromSqliteRow + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
+    {
+        if let Some(inline) = self.inline_reader() {
+            return Ok(inline.read(|conn| {
+                conn.prepare_cached(sql)?
+                    .query_map(rusqlite::params_from_iter(binds), T::from_sqlite_row)?
+                    .collect()
+            })?);
+        }
+        let mut query = sqlx::query_as::<_, T>(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        Ok(query.fetch_all(self.reader()).await?)
+    }
+}
