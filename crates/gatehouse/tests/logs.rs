@@ -6,6 +6,7 @@
 //! `X-Request-Id` is echoed and logged.
 
 mod process_support;
+mod social_support;
 mod support;
 
 use std::collections::BTreeSet;
@@ -14,7 +15,10 @@ use process_support::{ProcEnv, Server};
 use serde_json::{json, Value};
 use support::{Admin, Browser, DbKind, Resp, TestDb, PASSWORD, TEST_MASTER_KEY, TEST_SECRET_KEY};
 
-both_dbs!(no_secrets_in_logs_and_request_ids);
+both_dbs!(
+    no_secrets_in_logs_and_request_ids,
+    social_sign_up_leaves_no_provider_secret_in_logs
+);
 
 const WRONG_PASSWORD: &str = "not the password at all 991";
 const WRONG_SECRET_KEY: &str = "sk_live_notARealKeyButLongEnough0123456789";
@@ -430,6 +434,87 @@ async fn no_secrets_in_logs_and_request_ids(kind: DbKind) {
             "a log line that is not JSON: {line}"
         );
     }
+}
+
+/// A sign-up through a real OpenID Connect provider, at `debug`: the `state`, the nonce's
+/// trip, the authorization code, the provider's access token, its id_token and the client
+/// secret appear nowhere in what the binary writes.
+async fn social_sign_up_leaves_no_provider_secret_in_logs(kind: DbKind) {
+    use social_support::{
+        authorization_url, drive, query_param, start_sign_up, Account, OidcProvider, APP,
+        CLIENT_ID, CLIENT_SECRET,
+    };
+    let mut provider = OidcProvider::start(&[Account {
+        login: "lena",
+        email: "lena@example.com",
+        email_verified: true,
+        given_name: "Lena",
+        family_name: "Logs",
+    }]);
+    let db = TestDb::create(kind).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = ProcEnv::instance(dir.path(), &db.url)
+        .set("GATEHOUSE_LOG", "debug")
+        .set("GATEHOUSE_ALLOWED_ORIGINS", APP)
+        .set("GATEHOUSE_OAUTH__ACME__KIND", "oidc")
+        .set("GATEHOUSE_OAUTH__ACME__ISSUER", &provider.issuer)
+        .set("GATEHOUSE_OAUTH__ACME__CLIENT_ID", CLIENT_ID)
+        .set("GATEHOUSE_OAUTH__ACME__CLIENT_SECRET", CLIENT_SECRET);
+    let mut server = Server::start(&env).await;
+    provider.allow_redirect(&format!("{}/v1/oauth_callback", server.public_url));
+
+    let browser = server.browser();
+    let start = start_sign_up(&browser, "oauth_acme").await;
+    assert_eq!(start.status, 200, "{}", start.body);
+    let authorize = authorization_url(&start);
+    let state = query_param(&authorize, "state").expect("a state");
+    let nonce = query_param(&authorize, "nonce").expect("a nonce");
+    let callback = drive(&browser, &authorize, "lena", false).await;
+    let code = query_param(&callback, "code").expect("an authorization code");
+    let r = browser.http.get(&callback).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"].to_str().unwrap(),
+        format!("{APP}/dashboard")
+    );
+
+    let admin = server.admin();
+    let users = admin.get("/v1/users?email_address=lena@example.com").await;
+    assert_eq!(users.body["total_count"], 1, "{}", users.body);
+    let user_id = users.body["data"][0]["id"].as_str().unwrap().to_string();
+    let tokens = admin
+        .get(&format!("/v1/users/{user_id}/oauth_access_tokens/acme"))
+        .await;
+    assert_eq!(tokens.status, 200, "{}", tokens.body);
+    let access_token = tokens.body["data"][0]["token"]
+        .as_str()
+        .expect("the provider's access token")
+        .to_string();
+    server.stop().await;
+
+    let output = server.output();
+    assert!(
+        output.contains("oauth_callback"),
+        "the callback was logged at all"
+    );
+    for (what, secret) in [
+        ("the state", state.as_str()),
+        ("the nonce", nonce.as_str()),
+        ("the authorization code", code.as_str()),
+        ("the provider's access token", access_token.as_str()),
+        ("the client secret", CLIENT_SECRET),
+    ] {
+        assert!(
+            secret.len() >= 16,
+            "{what} is too short to search for: {secret}"
+        );
+        assert!(!output.contains(secret), "{what} is in the logs:\n{output}");
+    }
+    // The provider's id_token (and any other JWT).
+    assert!(
+        !contains_jwt_like(&output),
+        "a JWT is in the logs:\n{output}"
+    );
 }
 
 /// Whether `text` holds something shaped like a compact JWS: `eyJ` and more base64url
