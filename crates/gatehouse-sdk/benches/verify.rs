@@ -256,6 +256,11 @@ fn sign_variant(key: &RsaKeyPair, token: &str, i: usize) -> String {
         .unwrap()
         .replace("0f3c2a9e6b1d4c7a8e5f", &format!("{i:020}"));
     let input = format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims));
+    sign(key, input)
+}
+
+/// `input` with its RS256 signature appended.
+fn sign(key: &RsaKeyPair, input: String) -> String {
     let mut signature = vec![0; key.public_modulus_len()];
     key.sign(
         &RSA_PKCS1_SHA256,
@@ -287,15 +292,7 @@ fn gatehouse_shaped_token(key: &RsaKeyPair) -> (String, String, String) {
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     );
-    let mut signature = vec![0; key.public_modulus_len()];
-    key.sign(
-        &RSA_PKCS1_SHA256,
-        &SystemRandom::new(),
-        input.as_bytes(),
-        &mut signature,
-    )
-    .unwrap();
-    let token = format!("{input}.{}", URL_SAFE_NO_PAD.encode(&signature));
+    let token = sign(key, input);
     let public = key.public_key();
     let jwk = json!({
         "kty": "RSA", "alg": "RS256", "kid": "ins_key_2Jp3bDkQm1tTq8yV4XcW0zN5aRf",

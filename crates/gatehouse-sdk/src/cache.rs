@@ -44,8 +44,8 @@ impl TokenCache {
         Self { shards, per_shard }
     }
 
-    /// The claims of a token verified before that is still valid at `now` (with the
-    /// verifier's clock skew already added to `exp` by the caller's `now`).
+    /// The claims of a token verified before whose `exp` is still after
+    /// `now_minus_skew` (the verifier's clock minus its skew).
     pub(crate) fn get(&self, hash: &TokenHash, now_minus_skew: i64) -> Option<Arc<Claims>> {
         if self.per_shard == 0 {
             return None;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 /// The registered and Gatehouse claims are typed fields; everything else (custom session
 /// claims, template claims) is read with [`get`](Self::get) or [`all`](Self::all), parsed
 /// on first use so that a request that only needs `sub` never pays for it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Claims {
     /// Issuer: the Gatehouse public URL.
     pub iss: String,
@@ -101,27 +101,6 @@ impl Claims {
     /// The payload exactly as signed (JSON).
     pub fn payload_json(&self) -> &str {
         &self.payload
-    }
-}
-
-impl Clone for Claims {
-    fn clone(&self) -> Self {
-        Self {
-            iss: self.iss.clone(),
-            sub: self.sub.clone(),
-            sid: self.sid.clone(),
-            azp: self.azp.clone(),
-            exp: self.exp,
-            nbf: self.nbf,
-            iat: self.iat,
-            jti: self.jti.clone(),
-            sts: self.sts.clone(),
-            fva: self.fva,
-            org: self.org.clone(),
-            act: self.act.clone(),
-            payload: self.payload.clone(),
-            all: OnceLock::new(),
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, LOCATION, SET_COOKIE, WWW_AUTHENTICATE};
@@ -55,7 +56,8 @@ pub fn require_auth(verifier: Verifier) -> AuthLayer {
 pub struct AuthLayer {
     verifier: Verifier,
     strict: bool,
-    handshake: Option<String>,
+    /// Cloned into every request's future: shared, not copied.
+    handshake: Option<Arc<str>>,
 }
 
 impl AuthLayer {
@@ -66,7 +68,7 @@ impl AuthLayer {
     /// public origin, such as `https://app.example.com`, which Gatehouse must allow as a
     /// redirect origin). A browser is sent round at most once every few seconds.
     pub fn handshake(mut self, app_url: impl Into<String>) -> Self {
-        self.handshake = Some(app_url.into().trim_end_matches('/').to_string());
+        self.handshake = Some(app_url.into().trim_end_matches('/').into());
         self
     }
 }
@@ -139,7 +141,7 @@ where
 fn handshake_redirect<B, R: From<String>>(
     layer: &AuthLayer,
     request: &Request<B>,
-    failed: Option<&Result<std::sync::Arc<crate::Claims>, Error>>,
+    failed: Option<&Result<Arc<crate::Claims>, Error>>,
 ) -> Option<Response<R>> {
     let app_url = layer.handshake.as_ref()?;
     let expired_or_missing = matches!(failed, None | Some(Err(Error::Expired)));
