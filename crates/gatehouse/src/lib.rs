@@ -14,5 +14,6 @@ pub mod http;
 pub mod logging;
 pub mod oauth;
 pub mod outbound;
+pub mod saml;
 pub mod server;
 pub mod store;

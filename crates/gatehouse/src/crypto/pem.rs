@@ -32,13 +32,18 @@ pub fn es256_signing_key(pem: &str, kid: &str) -> Result<SigningKey, JwsError> {
 
 /// A PKCS#8 DER key as PEM (tests and tools that write keys).
 pub fn to_pem(der: &[u8]) -> String {
+    encode("PRIVATE KEY", der)
+}
+
+/// DER as a PEM block with this label (`CERTIFICATE`, `PRIVATE KEY`, ...).
+pub fn encode(label: &str, der: &[u8]) -> String {
     let b64 = STANDARD.encode(der);
-    let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
+    let mut out = format!("-----BEGIN {label}-----\n");
     for chunk in b64.as_bytes().chunks(64) {
         out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
         out.push('\n');
     }
-    out.push_str("-----END PRIVATE KEY-----\n");
+    out.push_str(&format!("-----END {label}-----\n"));
     out
 }
 
