@@ -110,6 +110,9 @@ fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
                 if let Err(e) = app.store.prune_oauth_states(app.now() - day).await {
                     tracing::warn!(error = %e, "could not prune social sign-in states");
                 }
+                if let Err(e) = app.store.prune_saml(app.now() - day, app.now()).await {
+                    tracing::warn!(error = %e, "could not prune SAML requests and assertion ids");
+                }
             }
         }
     })

@@ -50,7 +50,7 @@ fn valid_local_part(local: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || SPECIALS.contains(c))
 }
 
-fn valid_domain(domain: &str) -> bool {
+pub fn valid_domain(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     labels.len() >= 2
         && domain.len() <= 253

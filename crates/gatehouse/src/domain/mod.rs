@@ -13,6 +13,7 @@ pub mod password_policy;
 pub mod passwords;
 pub mod policy;
 pub mod rate_limit;
+pub mod saml;
 pub mod session_claims;
 pub mod sessions;
 pub mod sign_in;

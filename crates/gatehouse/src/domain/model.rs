@@ -90,6 +90,63 @@ pub struct UserRecord {
     pub user: User,
     pub identifiers: Vec<Identifier>,
     pub external_accounts: Vec<ExternalAccount>,
+    pub saml_accounts: Vec<SamlAccount>,
+}
+
+/// An enterprise SSO connection: one SAML identity provider and the email domains
+/// routed to it. JSON columns: `idp_certificates` (PEM array), `attribute_mapping`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SamlConnection {
+    pub id: String,
+    pub name: String,
+    pub idp_entity_id: String,
+    pub idp_sso_url: String,
+    pub idp_certificates: String,
+    pub attribute_mapping: String,
+    pub allow_idp_initiated: i64,
+    pub sign_authn_requests: i64,
+    pub allow_sha1: i64,
+    pub active: i64,
+    /// PKCS#8, sealed with the master key; present when requests are signed.
+    pub sealed_sp_key: Option<String>,
+    /// Base64 DER of the certificate published for that key.
+    pub sp_certificate: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A user's identity at one SAML connection.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SamlAccount {
+    pub id: String,
+    pub user_id: String,
+    pub connection_id: String,
+    pub name_id: String,
+    pub email_address: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One trip to a SAML identity provider (see migration `0008_saml.sql`).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SamlRequest {
+    /// The AuthnRequest ID.
+    pub id: String,
+    pub relay_state_hash: String,
+    pub connection_id: String,
+    /// `None` for an unsolicited (IdP-initiated) response.
+    pub sign_in_id: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_url: String,
+    pub action_complete_redirect_url: String,
+    pub expire_at: i64,
+    pub responded_at: Option<i64>,
+    pub completion_hash: Option<String>,
+    pub sealed_result: Option<String>,
+    pub completed_at: Option<i64>,
+    pub created_at: i64,
 }
 
 /// An account at a social sign-in provider, linked to a user. The provider's tokens are
@@ -315,6 +372,9 @@ pub struct Verification {
     /// Social sign-in: the `oauth_states` row of this verification. Never rendered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oauth_state_id: Option<String>,
+    /// Enterprise SSO: the `saml_requests` row of this verification. Never rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saml_request_id: Option<String>,
 }
 
 pub const VERIFIED: &str = "verified";
@@ -335,6 +395,7 @@ impl Verification {
             target: None,
             external_verification_redirect_url: None,
             oauth_state_id: None,
+            saml_request_id: None,
         }
     }
 

@@ -13,6 +13,7 @@ mod first_factor;
 mod link;
 mod oauth;
 mod reset_password;
+mod saml;
 mod second_factor;
 
 pub use factors::{supported_first_factors, supported_second_factors};
@@ -20,6 +21,7 @@ pub use first_factor::{prepare_first_factor, PrepareParams};
 pub use link::{link_opened, poll};
 pub use oauth::{oauth_failed, oauth_verified, transferable};
 pub use reset_password::reset_password;
+pub use saml::{saml_failed, saml_verified};
 pub use second_factor::prepare_second_factor;
 
 use crate::app::App;
@@ -42,7 +44,7 @@ pub const NEEDS_FIRST_FACTOR: &str = "needs_first_factor";
 pub const NEEDS_NEW_PASSWORD: &str = "needs_new_password";
 pub const NEEDS_SECOND_FACTOR: &str = "needs_second_factor";
 pub const COMPLETE: &str = "complete";
-const ATTEMPT_LIFETIME_MS: i64 = 30 * 60 * 1000;
+pub(crate) const ATTEMPT_LIFETIME_MS: i64 = 30 * 60 * 1000;
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct SignInParams {
@@ -73,8 +75,12 @@ pub async fn create(
         .strategy
         .as_deref()
         .filter(|s| social::is_oauth_strategy(s));
+    let enterprise = params.strategy.as_deref() == Some(crate::domain::saml::STRATEGY);
     if let Some(s) = social_strategy {
         social::provider_for(app, s)?;
+    } else if enterprise {
+        // Refuse an unknown domain before anything is stored.
+        crate::domain::saml::start::connection_for(app, params.identifier.as_deref()).await?;
     } else if let Some(s) = params.strategy.as_deref() {
         if s != "password" {
             return Err(Error::param_invalid(
@@ -103,6 +109,12 @@ pub async fn create(
         let redirect = params.redirect_url.as_deref();
         let complete = params.action_complete_redirect_url.as_deref();
         oauth::begin(app, &mut attempt, strategy, redirect, complete).await?;
+        app.store.save_sign_in_for_client(&attempt).await?;
+        ctx.reload(app).await?;
+        return Ok(attempt);
+    }
+    if enterprise {
+        saml::begin(app, &mut attempt, &params).await?;
         app.store.save_sign_in_for_client(&attempt).await?;
         ctx.reload(app).await?;
         return Ok(attempt);

@@ -4,11 +4,12 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::domain::model::{
-    parse_verification, ExternalAccount, Identifier, Session, SignInAttempt, SignUpAttempt,
-    UserRecord, Verification,
+    parse_verification, ExternalAccount, Identifier, SamlAccount, Session, SignInAttempt,
+    SignUpAttempt, UserRecord, Verification,
 };
+use crate::domain::saml::connections::Connection;
 use crate::domain::session_claims::{InEffect, Source};
-use crate::domain::{jwt_templates, mfa, sign_in, sign_up, social};
+use crate::domain::{jwt_templates, mfa, saml, sign_in, sign_up, social};
 use crate::store::StoredJwtTemplate;
 
 fn json_text(s: &str) -> Value {
@@ -69,6 +70,44 @@ pub fn external_account_link(app: &App, provider: &str, v: &Verification) -> Val
 }
 
 /// A user; `private_metadata` only for the Backend API.
+pub fn saml_account(a: &SamlAccount) -> Value {
+    json!({
+        "object": "saml_account",
+        "id": a.id,
+        "saml_connection_id": a.connection_id,
+        "name_id": a.name_id,
+        "email_address": a.email_address,
+        "first_name": a.first_name,
+        "last_name": a.last_name,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+    })
+}
+
+/// A SAML connection (never its request-signing key).
+pub fn saml_connection(app: &App, c: &Connection) -> Value {
+    let r = &c.row;
+    json!({
+        "object": "saml_connection",
+        "id": r.id,
+        "name": r.name,
+        "domains": c.domains,
+        "idp_entity_id": r.idp_entity_id,
+        "idp_sso_url": r.idp_sso_url,
+        "idp_certificates": c.certificates(),
+        "attribute_mapping": c.mapping(),
+        "allow_idp_initiated": r.allow_idp_initiated == 1,
+        "sign_authn_requests": r.sign_authn_requests == 1,
+        "allow_sha1": r.allow_sha1 == 1,
+        "active": r.active == 1,
+        "sp_entity_id": saml::sp_entity_id(app, &r.id),
+        "acs_url": saml::acs_url(app, &r.id),
+        "sp_metadata_url": saml::sp_entity_id(app, &r.id),
+        "created_at": r.created_at,
+        "updated_at": r.updated_at,
+    })
+}
+
 pub fn user(app: &App, r: &UserRecord, with_private: bool) -> Value {
     let u = &r.user;
     let now = app.now();
@@ -83,7 +122,7 @@ pub fn user(app: &App, r: &UserRecord, with_private: bool) -> Value {
         "email_addresses": r.emails().map(|i| identifier(app, i)).collect::<Vec<_>>(),
         "phone_numbers": r.phones().map(|i| identifier(app, i)).collect::<Vec<_>>(),
         "external_accounts": r.external_accounts.iter().map(external_account).collect::<Vec<_>>(),
-        "saml_accounts": [],
+        "saml_accounts": r.saml_accounts.iter().map(saml_account).collect::<Vec<_>>(),
         "password_enabled": u.password_enabled(),
         "totp_enabled": u.totp_enabled(),
         "backup_code_enabled": u.backup_code_enabled(),

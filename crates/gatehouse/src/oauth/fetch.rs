@@ -73,6 +73,19 @@ impl Fetcher {
         parse_json(what, &body)
     }
 
+    /// `GET url` expecting a document of any kind (SAML metadata), as bytes.
+    pub async fn get_document(&self, what: &'static str, url: &str) -> Result<Bytes, OAuthError> {
+        let request = Request::get(url)
+            .header(header::USER_AGENT, "Gatehouse")
+            .body(Full::new(Bytes::new()))
+            .map_err(|_| OAuthError::new(what, "the URL is not valid"))?;
+        let (status, body) = self.send(what, request).await?;
+        if !status.is_success() {
+            return Err(OAuthError::new(what, format!("answered {status}")));
+        }
+        Ok(body)
+    }
+
     /// `POST url` with a form, expecting JSON (a token endpoint). An error answer's
     /// OAuth `error` code is kept (never its description, which may echo input).
     pub async fn post_form(

@@ -24,6 +24,7 @@ mod mfa;
 mod outbox;
 mod point_reads;
 mod rate_limits;
+mod saml;
 mod sessions;
 mod users;
 

@@ -7,7 +7,9 @@
 use sqlx::any::AnyRow;
 
 use super::{Store, StoreResult};
-use crate::domain::model::{Client, ExternalAccount, Identifier, Session, User};
+use crate::domain::model::{
+    Client, ExternalAccount, Identifier, SamlAccount, SamlConnection, SamlRequest, Session, User,
+};
 
 /// A model read from a `rusqlite` row by column name (sqlx rows use the derived `FromRow`).
 pub(crate) trait FromSqliteRow: Sized {
@@ -104,6 +106,49 @@ from_sqlite_row!(ExternalAccount {
     scopes,
     created_at,
     updated_at,
+});
+
+from_sqlite_row!(SamlConnection {
+    id,
+    name,
+    idp_entity_id,
+    idp_sso_url,
+    idp_certificates,
+    attribute_mapping,
+    allow_idp_initiated,
+    sign_authn_requests,
+    allow_sha1,
+    active,
+    sealed_sp_key,
+    sp_certificate,
+    created_at,
+    updated_at,
+});
+from_sqlite_row!(SamlAccount {
+    id,
+    user_id,
+    connection_id,
+    name_id,
+    email_address,
+    first_name,
+    last_name,
+    created_at,
+    updated_at,
+});
+from_sqlite_row!(SamlRequest {
+    id,
+    relay_state_hash,
+    connection_id,
+    sign_in_id,
+    client_id,
+    redirect_url,
+    action_complete_redirect_url,
+    expire_at,
+    responded_at,
+    completion_hash,
+    sealed_result,
+    completed_at,
+    created_at,
 });
 
 impl Store {

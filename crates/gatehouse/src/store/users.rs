@@ -145,10 +145,12 @@ impl Store {
             Some(user) => {
                 let identifiers = self.identifiers_of(&user.id).await?;
                 let external_accounts = self.external_accounts_of(&user.id).await?;
+                let saml_accounts = self.saml_accounts_of(&user.id).await?;
                 Ok(Some(UserRecord {
                     user,
                     identifiers,
                     external_accounts,
+                    saml_accounts,
                 }))
             }
             None => Ok(None),
@@ -270,10 +272,12 @@ impl Store {
         for user in users {
             let identifiers = self.identifiers_of(&user.id).await?;
             let external_accounts = self.external_accounts_of(&user.id).await?;
+            let saml_accounts = self.saml_accounts_of(&user.id).await?;
             out.push(UserRecord {
                 user,
                 identifiers,
                 external_accounts,
+                saml_accounts,
             });
         }
         Ok((out, total))

@@ -160,6 +160,12 @@ impl Server {
     /// and a matching `GATEHOUSE_PUBLIC_URL`) and waits until both listeners answer
     /// `/readyz`. A lost race for a port is retried with new ones.
     pub async fn start(env: &ProcEnv) -> Server {
+        Server::start_as(env, None).await
+    }
+
+    /// Like [`Server::start`], but with this `public_url` (several processes behind one
+    /// address, as behind a load balancer) instead of its own listener's.
+    pub async fn start_as(env: &ProcEnv, public_url: Option<&str>) -> Server {
         for _ in 0..3 {
             let public = free_port();
             let admin = free_port();
@@ -169,7 +175,7 @@ impl Server {
                 .set("GATEHOUSE_ADMIN_LISTEN", &format!("127.0.0.1:{admin}"))
                 .set(
                     "GATEHOUSE_PUBLIC_URL",
-                    &format!("http://127.0.0.1:{public}"),
+                    public_url.unwrap_or(&format!("http://127.0.0.1:{public}")),
                 );
             let mut server = Server::spawn(env, public, admin);
             match server.wait_ready().await {

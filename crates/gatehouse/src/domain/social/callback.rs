@@ -7,11 +7,12 @@
 //! signed in, and the flow decides. Every refusal sends the browser to the flow's
 //! `redirect_url` with `__gatehouse_status=failed` (or `expired`) and a reason code.
 
-use super::{link, Outcome, VerifiedResult, FLOW_LINK, FLOW_SIGN_IN, FLOW_SIGN_UP};
+use super::{
+    failed_url, link, redirect_for, Outcome, VerifiedResult, FLOW_LINK, FLOW_SIGN_IN, FLOW_SIGN_UP,
+};
 use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::domain::clients::ClientCtx;
-use crate::domain::links::with_status;
 use crate::domain::model::OAuthState;
 use crate::domain::{sign_in, sign_up};
 use crate::error::Error;
@@ -168,26 +169,10 @@ async fn fail_flow(app: &App, row: &OAuthState) -> Result<(), Error> {
     }
 }
 
-fn failed_url(url: &str, reason: &str) -> String {
-    with_reason(&with_status(url, "failed"), reason)
-}
-
-fn with_reason(url: &str, reason: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) => {
-            u.query_pairs_mut()
-                .append_pair("__gatehouse_reason", reason);
-            u.to_string()
-        }
-        Err(_) => url.to_string(),
-    }
-}
-
 fn location(row: &OAuthState, outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Complete => row.action_complete_redirect_url.clone(),
-        Outcome::Continue(status) => with_status(&row.redirect_url, status),
-        Outcome::Failed(reason) => failed_url(&row.redirect_url, reason),
-        Outcome::Expired => with_reason(&with_status(&row.redirect_url, "expired"), "expired"),
-    }
+    redirect_for(
+        &row.redirect_url,
+        &row.action_complete_redirect_url,
+        outcome,
+    )
 }

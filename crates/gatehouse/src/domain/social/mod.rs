@@ -123,13 +123,18 @@ pub async fn start(app: &App, req: StartRequest<'_>) -> Result<Verification, Err
 }
 
 /// The authorization URL of a verification still waiting for its provider.
+/// (Social sign-in or enterprise SSO.)
 pub fn pending_redirect_url(app: &App, v: &Verification) -> Option<String> {
     if v.status_at(app.now()) != UNVERIFIED {
         return None;
     }
     let sealed = v.external_verification_redirect_url.as_deref()?;
-    let id = v.oauth_state_id.as_deref()?;
-    app.master_key.open_text(sealed, &aad(id, "url")).ok()
+    let aad = match (&v.oauth_state_id, &v.saml_request_id) {
+        (Some(id), _) => aad(id, "url"),
+        (None, Some(id)) => crate::domain::saml::aad(id, "url"),
+        (None, None) => return None,
+    };
+    app.master_key.open_text(sealed, &aad).ok()
 }
 
 /// The associated data binding a sealed field to its `oauth_states` row.
@@ -210,4 +215,32 @@ pub fn failed_for(e: &Error) -> Outcome {
         "external_account_exists" => "external_account_exists",
         _ => "sign_in_failed",
     })
+}
+
+/// Where the browser goes after a trip to an external identity provider: on to
+/// `complete_url` when signed in, else back to `redirect_url` with the status.
+pub fn redirect_for(redirect_url: &str, complete_url: &str, outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Complete => complete_url.to_string(),
+        Outcome::Continue(status) => links::with_status(redirect_url, status),
+        Outcome::Failed(reason) => failed_url(redirect_url, reason),
+        Outcome::Expired => with_reason(&links::with_status(redirect_url, "expired"), "expired"),
+    }
+}
+
+/// `url` with `__gatehouse_status=failed` and the reason.
+pub fn failed_url(url: &str, reason: &str) -> String {
+    with_reason(&links::with_status(url, "failed"), reason)
+}
+
+/// `url` with `__gatehouse_reason`.
+pub fn with_reason(url: &str, reason: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            u.query_pairs_mut()
+                .append_pair("__gatehouse_reason", reason);
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
 }

@@ -3,6 +3,7 @@
 mod jwt_templates;
 mod oauth_tokens;
 mod outbox;
+mod saml_connections;
 mod session_claims;
 mod sessions;
 mod users;
@@ -61,6 +62,16 @@ pub fn router() -> Router<AppRef> {
             get(session_claims::get)
                 .put(session_claims::put)
                 .delete(session_claims::delete),
+        )
+        .route(
+            "/v1/saml_connections",
+            get(saml_connections::list).post(saml_connections::create),
+        )
+        .route(
+            "/v1/saml_connections/{id}",
+            get(saml_connections::get_one)
+                .patch(saml_connections::update)
+                .delete(saml_connections::delete),
         )
         .route("/v1/jwks", get(jwks))
         .route("/v1/dev/outbox", get(outbox::list))

@@ -8,6 +8,7 @@ mod me;
 pub(crate) mod me_identifiers;
 mod mfa;
 mod oauth_callback;
+mod saml;
 mod sessions;
 pub(crate) mod sign_ins;
 mod sign_ups;
@@ -60,6 +61,9 @@ pub fn router() -> Router<AppRef> {
             post(sign_ins::attempt_second_factor),
         )
         .route("/v1/verify", get(verify::verify))
+        .route("/v1/saml/metadata/{id}", get(saml::metadata))
+        .route("/v1/saml/acs/{id}", post(saml::acs))
+        .route("/v1/saml/complete", get(saml::complete))
         .route(
             "/v1/oauth_callback",
             get(oauth_callback::get_callback).post(oauth_callback::post_callback),

@@ -43,7 +43,7 @@ pub async fn post_callback(State(app): State<AppRef>, Body(p): Body<CallbackPara
 }
 
 /// A `303` that is never cached and passes no referrer (the URL carries the code).
-fn see_other(target: &str) -> Response {
+pub(crate) fn see_other(target: &str) -> Response {
     let Ok(location) = HeaderValue::from_str(target) else {
         return Error::internal().into_response();
     };
