@@ -7,13 +7,16 @@
 //! refused with no session; the completion bound to the browser's client; unsolicited
 //! responses; connections through the Backend API with bad input; signed requests.
 
+mod pages_support;
+mod process_support;
 mod saml_support;
 mod support;
 
 use gatehouse::saml::keys::{parse_certificates, SignatureAlgorithm};
+use process_support::{ProcEnv, Server};
 use saml_support::{IdpPost, IdpUser, TestIdp};
 use serde_json::{json, Value};
-use support::{assert_error_shape, Browser, DbKind, TestServer, PASSWORD};
+use support::{assert_error_shape, Browser, DbKind, TestDb, TestServer, PASSWORD};
 
 const APP: &str = "http://app.test";
 
@@ -73,12 +76,17 @@ async fn start(b: &Browser, email: &str) -> String {
 /// The identity provider's cross-site POST: no cookies, the IdP's Origin. Returns the
 /// status and `Location`.
 async fn post_acs(idp: &TestIdp, post: &IdpPost) -> (u16, String) {
+    post_acs_at(idp, &post.acs_url, post).await
+}
+
+/// [`post_acs`] to another address (a second process behind the same public URL).
+async fn post_acs_at(idp: &TestIdp, acs_url: &str, post: &IdpPost) -> (u16, String) {
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let r = http
-        .post(&post.acs_url)
+        .post(acs_url)
         .header("origin", &idp.url)
         .form(&post.form())
         .send()
@@ -143,7 +151,11 @@ async fn user_count(server: &TestServer) -> u64 {
 }
 
 /// (name, IdP controls, the refusal reason the browser is shown)
-type AttackCase = (&'static str, Vec<(&'static str, &'static str)>, &'static str);
+type AttackCase = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+);
 
 fn failed(reason: &str) -> String {
     format!("{APP}/sso-callback?__gatehouse_status=failed&__gatehouse_reason={reason}")
@@ -1020,7 +1032,168 @@ async fn each_attack_is_refused_by_its_rule() {
     assert!(verify(&post.xml(), &rollover).is_ok());
 }
 
+/// Two processes behind one public URL on one PostgreSQL database: a response used
+/// through one is refused by the other, whether it answers a request (the trip is in
+/// the database) or is unsolicited (so are the assertion ids).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_is_refused_across_processes() {
+    if !support::db::postgres_available("saml replay across processes").await {
+        return;
+    }
+    let db = TestDb::create(DbKind::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = ProcEnv::instance(dir.path(), &db.url);
+    let a = Server::start(&env).await;
+    let b = Server::start_as(&env, Some(&a.public_url)).await;
+    let idp = TestIdp::start();
+    let r = b
+        .admin()
+        .post(
+            "/v1/saml_connections",
+            json!({
+                "name": "Acme", "domains": ["acme.test"], "idp_metadata": idp.metadata().await,
+                "allow_idp_initiated": true,
+            }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let acs = r.body["acs_url"].as_str().unwrap().to_string();
+    let audience = r.body["sp_entity_id"].as_str().unwrap().to_string();
+    assert!(acs.starts_with(&a.public_url));
+    let through_b = acs.replace(&a.public_url, &b.public_url);
+    let ada = IdpUser::new("ada@acme.test");
+
+    // Started through A, answered through B, completed through A; replayed through A.
+    let browser = a.browser();
+    let started = browser
+        .post(
+            "/v1/client/sign_ins",
+            json!({"strategy": "enterprise_sso", "identifier": "ada@acme.test",
+                   "redirect_url": format!("{}/sign-in", a.public_url)}),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{}", started.body);
+    let url = started.body["response"]["first_factor_verification"]
+        ["external_verification_redirect_url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let solicited = idp.sign_in(&url, &ada, &[]).await;
+    let (status, complete) = post_acs_at(&idp, &through_b, &solicited).await;
+    assert_eq!(status, 303);
+    assert!(complete.contains("/v1/saml/complete?token="), "{complete}");
+    follow(&browser, &complete).await;
+    assert_eq!(sessions(&browser).await.len(), 1);
+    let (status, location) = post_acs_at(&idp, &acs, &solicited).await;
+    assert_eq!(status, 303);
+    assert!(location.contains("__gatehouse_status=failed"), "{location}");
+
+    // Unsolicited: accepted by A, the same response refused by B.
+    let post = idp.unsolicited(&acs, &audience, &ada, &[]).await;
+    let (status, complete) = post_acs_at(&idp, &acs, &post).await;
+    assert_eq!(status, 303);
+    assert!(complete.contains("/v1/saml/complete?token="), "{complete}");
+    let (status, location) = post_acs_at(&idp, &through_b, &post).await;
+    assert_eq!(status, 303);
+    assert!(location.contains("__gatehouse_status=failed"), "{location}");
+    assert!(
+        b.output().contains("assertion_replayed"),
+        "B says why: {}",
+        b.output()
+    );
+    // The logs name reasons, never what the response or the browser carried.
+    let completion_token = complete.split("token=").nth(1).unwrap();
+    for server in [&a, &b] {
+        let logs = server.output();
+        for secret in [
+            &post.saml_response[..48],
+            completion_token,
+            solicited.relay_state.as_deref().unwrap(),
+            &solicited.saml_response[..48],
+            "ada@acme.test",
+            "Lovelace",
+        ] {
+            assert!(!logs.contains(secret), "{secret} in the logs:\n{logs}");
+        }
+    }
+}
+
+/// The hosted sign-in page: an email on an SSO domain is sent to its identity
+/// provider instead of being asked for a password; a refusal comes back to the page
+/// with an error.
+async fn hosted_sign_in_goes_to_the_identity_provider(db: DbKind) {
+    let server = server(db).await;
+    let idp = TestIdp::start();
+    connection(&server, &idp, &["acme.test"], json!({})).await;
+    let page = pages_support::FormBrowser::new(&server);
+    let r = page
+        .submit("/sign-in", "/sign-in", &[("identifier", "ada@acme.test")])
+        .await;
+    let step = page.follow(&r).await;
+    assert_eq!(step.status, 200);
+    assert!(
+        step.body.contains("Continue to single sign-on"),
+        "{}",
+        step.body
+    );
+    assert!(
+        !step.body.contains("type=\"password\""),
+        "no password asked"
+    );
+    let link = step
+        .body
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|h| h.starts_with(&idp.sso_url))
+        .map(pages_support::unescape)
+        .expect("a link to the identity provider");
+
+    let ada = IdpUser::new("ada@acme.test");
+    let post = idp.sign_in(&link, &ada, &[]).await;
+    let (status, complete) = post_acs(&idp, &post).await;
+    assert_eq!(status, 303);
+    let landed = follow(&page.inner, &complete).await;
+    assert_eq!(landed, format!("{}/user", server.public_url));
+    let profile = page.get("/user").await;
+    assert_eq!(profile.status, 200);
+    assert!(profile.body.contains("ada@acme.test"), "{}", profile.body);
+
+    // A refused response: back on the sign-in page with an error, signed out.
+    let other = pages_support::FormBrowser::new(&server);
+    let r = other
+        .submit("/sign-in", "/sign-in", &[("identifier", "ada@acme.test")])
+        .await;
+    let step = other.follow(&r).await;
+    let link = step
+        .body
+        .split("href=\"")
+        .map(|s| s.split('"').next().unwrap())
+        .find(|h| h.starts_with(&idp.sso_url))
+        .map(pages_support::unescape)
+        .unwrap();
+    let post = idp.sign_in(&link, &ada, &[("attack", "xsw3")]).await;
+    let (_, back) = post_acs(&idp, &post).await;
+    assert!(
+        back.starts_with(&format!("{}/sign-in?", server.public_url)),
+        "{back}"
+    );
+    let path = back.strip_prefix(&server.public_url).unwrap();
+    let shown = other.get(path).await;
+    assert!(shown.has_error(), "{}", shown.body);
+    assert!(sessions(&other.inner).await.is_empty());
+
+    // Other domains still get the password step.
+    let plain = pages_support::FormBrowser::new(&server);
+    server.create_user("bob@plain.test", PASSWORD).await;
+    let r = plain
+        .submit("/sign-in", "/sign-in", &[("identifier", "bob@plain.test")])
+        .await;
+    let step = plain.follow(&r).await;
+    assert!(step.body.contains("type=\"password\""), "{}", step.body);
+}
+
 both_dbs!(
+    hosted_sign_in_goes_to_the_identity_provider,
     new_user_then_returning_user,
     links_an_owned_domain_and_refuses_a_foreign_one,
     unknown_domains_and_inactive_connections,

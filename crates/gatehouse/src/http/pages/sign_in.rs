@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::app::{App, AppRef};
 use crate::domain::model::SignInAttempt;
+use crate::domain::saml;
 use crate::domain::sign_in::{self, FactorSecret, PrepareParams, SignInParams};
 use crate::domain::sign_up::{self, SignUpParams};
 use crate::error::Error;
@@ -101,14 +102,31 @@ pub struct IdentifierForm {
     identifier: Option<String>,
 }
 
-/// `POST /sign-in`: starts a sign-in with the identifier.
+/// `POST /sign-in`: starts a sign-in with the identifier; an email address on a domain
+/// with an enterprise SSO connection starts that instead of asking for a password.
 pub async fn identify(
     State(app): State<AppRef>,
     PagePost { mut page, form }: PagePost<IdentifierForm>,
 ) -> Response {
-    let params = SignInParams {
-        identifier: Some(form.identifier.clone().unwrap_or_default()),
-        ..Default::default()
+    let identifier = form.identifier.clone().unwrap_or_default();
+    let sso = saml::connections::for_email(&app, &identifier)
+        .await
+        .ok()
+        .flatten();
+    let params = match sso {
+        Some(_) => SignInParams {
+            identifier: Some(identifier),
+            strategy: Some(saml::STRATEGY.into()),
+            redirect_url: Some(page.with_redirect(&format!("{}/sign-in", app.config.public_url))),
+            action_complete_redirect_url: Some(
+                page.destination(&app, &app.config.pages.after_sign_in_url),
+            ),
+            ..Default::default()
+        },
+        None => SignInParams {
+            identifier: Some(identifier),
+            ..Default::default()
+        },
     };
     if form.identifier.is_none() {
         let e = Error::param_missing("identifier");
@@ -420,6 +438,21 @@ fn first_factor_view(
         .unwrap_or_else(|| identifier.to_string());
     let wants = |v: &str| view == Some(v);
     let waiting = pending_status != "verified" && !pending.is_empty();
+    if pending == saml::STRATEGY {
+        // A link, not a redirect: the policy's `form-action` would stop a form's
+        // redirect to the identity provider.
+        let url = ffv["external_verification_redirect_url"].as_str();
+        let notice = url
+            .is_none()
+            .then(|| "Your organization's sign-in did not complete. Try again.".to_string());
+        return base("Continue with your organization")
+            .sub(format!(
+                "{identifier} signs in through your organization's single sign-on."
+            ))
+            .set("step", "sso")
+            .set("sso_url", url)
+            .notice(notice);
+    }
     if wants("methods") || (!has("password") && !waiting && !wants("password")) {
         return base("Choose how to sign in")
             .sub(format!("Signing in as {identifier}"))
