@@ -15,6 +15,22 @@ type Operation = (
     &'static [&'static str],
 );
 
+const SAML_CONNECTION_FIELDS: &[&str] = &[
+    "name",
+    "domains",
+    "idp_entity_id",
+    "idp_sso_url",
+    "idp_certificate",
+    "idp_certificates",
+    "idp_metadata",
+    "idp_metadata_url",
+    "attribute_mapping",
+    "allow_idp_initiated",
+    "sign_authn_requests",
+    "allow_sha1",
+    "active",
+];
+
 pub const PUBLIC_OPERATIONS: &[Operation] = &[
     (
         "get",
@@ -93,7 +109,7 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
     (
         "post",
         "/v1/client/sign_ins",
-        "Start a sign-in (identifier and password, or strategy oauth_<provider> with redirect_url and action_complete_redirect_url)",
+        "Start a sign-in (identifier and password, strategy oauth_<provider>, or strategy enterprise_sso with an email identifier; the last two with redirect_url and action_complete_redirect_url)",
         &[
             "identifier",
             "strategy",
@@ -161,6 +177,24 @@ pub const PUBLIC_OPERATIONS: &[Operation] = &[
         "/v1/oauth_callback",
         "Social sign-in callback for response_mode=form_post: 303 to the GET callback",
         &["code", "state", "error"],
+    ),
+    (
+        "get",
+        "/v1/saml/metadata/{id}",
+        "SAML SP metadata of a connection (also its SP entity id)",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/saml/acs/{id}",
+        "SAML assertion consumer service (HTTP-POST binding): 303 to /v1/saml/complete, or to redirect_url with __gatehouse_status=failed",
+        &["SAMLResponse", "RelayState"],
+    ),
+    (
+        "get",
+        "/v1/saml/complete",
+        "Enterprise SSO completion for the client that started it: 303 to action_complete_redirect_url, or to redirect_url with __gatehouse_status and __gatehouse_reason (query: token)",
+        &[],
     ),
     (
         "post",
@@ -502,6 +536,31 @@ pub const ADMIN_OPERATIONS: &[Operation] = &[
         "delete",
         "/v1/jwt_templates/{id}",
         "Delete a JWT template",
+        &[],
+    ),
+    (
+        "get",
+        "/v1/saml_connections",
+        "List enterprise SSO (SAML) connections",
+        &[],
+    ),
+    (
+        "post",
+        "/v1/saml_connections",
+        "Create a SAML connection (IdP from idp_metadata, idp_metadata_url or explicit fields)",
+        SAML_CONNECTION_FIELDS,
+    ),
+    ("get", "/v1/saml_connections/{id}", "A SAML connection", &[]),
+    (
+        "patch",
+        "/v1/saml_connections/{id}",
+        "Update a SAML connection (fields not given keep their values)",
+        SAML_CONNECTION_FIELDS,
+    ),
+    (
+        "delete",
+        "/v1/saml_connections/{id}",
+        "Delete a SAML connection and the accounts it vouched for",
         &[],
     ),
     (
