@@ -13,6 +13,7 @@ pub mod pkce;
 pub mod random;
 pub mod sealed;
 pub mod totp;
+pub mod x509;
 
 pub use digest::{ct_eq, token_hash};
 pub use ids::new_id;

@@ -5,7 +5,6 @@
 //! one of the connection's configured keys. `KeyInfo` is never read, and `Object`
 //! elements (where wrapped content hides) are refused.
 
-use aws_lc_rs::digest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
@@ -13,6 +12,7 @@ use super::c14n::canonicalize;
 use super::keys::{IdpKey, SignatureAlgorithm};
 use super::xml::{Document, NodeId};
 use crate::crypto::digest::ct_eq;
+use crate::crypto::x509::{digest, DigestAlgorithm};
 
 pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
 const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
@@ -111,8 +111,7 @@ pub fn verify_enveloped(
 
     let expected = decode_base64(&doc.text(digest_value).map_err(|e| e.0)?)?;
     let content = canonicalize(doc, signed, Some(sig), &reference_prefixes);
-    let actual = digest::digest(digest_alg, &content);
-    if !ct_eq(actual.as_ref(), &expected) {
+    if !ct_eq(&digest(digest_alg, &content), &expected) {
         return Err("digest_mismatch");
     }
 
@@ -164,15 +163,12 @@ fn signature_algorithm(
     })
 }
 
-fn digest_algorithm(
-    uri: Option<&str>,
-    allow_sha1: bool,
-) -> Result<&'static digest::Algorithm, &'static str> {
+fn digest_algorithm(uri: Option<&str>, allow_sha1: bool) -> Result<DigestAlgorithm, &'static str> {
     Ok(match uri.unwrap_or("") {
-        "http://www.w3.org/2001/04/xmlenc#sha256" => &digest::SHA256,
-        "http://www.w3.org/2001/04/xmldsig-more#sha384" => &digest::SHA384,
-        "http://www.w3.org/2001/04/xmlenc#sha512" => &digest::SHA512,
-        "http://www.w3.org/2000/09/xmldsig#sha1" if allow_sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
+        "http://www.w3.org/2001/04/xmlenc#sha256" => DigestAlgorithm::Sha256,
+        "http://www.w3.org/2001/04/xmldsig-more#sha384" => DigestAlgorithm::Sha384,
+        "http://www.w3.org/2001/04/xmlenc#sha512" => DigestAlgorithm::Sha512,
+        "http://www.w3.org/2000/09/xmldsig#sha1" if allow_sha1 => DigestAlgorithm::Sha1,
         "http://www.w3.org/2000/09/xmldsig#sha1" => return Err("sha1_refused"),
         _ => return Err("digest_algorithm_refused"),
     })

@@ -3,64 +3,16 @@
 //! publish self-signed certificates, and trust comes from the administrator pasting it
 //! (several during a rollover), never from the message itself.
 
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::CertificateDer;
 
+pub use crate::crypto::x509::{CertificateKey as IdpKey, SignatureAlgorithm};
+
 /// Why a certificate was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateError(pub String);
-
-/// One trusted key: the certificate's SubjectPublicKeyInfo, DER.
-#[derive(Debug, Clone)]
-pub struct IdpKey {
-    spki: Vec<u8>,
-}
-
-/// A signature algorithm Gatehouse accepts in a `SignatureMethod`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignatureAlgorithm {
-    RsaSha1,
-    RsaSha256,
-    RsaSha384,
-    RsaSha512,
-    EcdsaSha256,
-    EcdsaSha384,
-}
-
-impl SignatureAlgorithm {
-    fn verification(self) -> &'static dyn VerificationAlgorithm {
-        match self {
-            SignatureAlgorithm::RsaSha1 => &signature::RSA_PKCS1_2048_8192_SHA1_FOR_LEGACY_USE_ONLY,
-            SignatureAlgorithm::RsaSha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
-            SignatureAlgorithm::RsaSha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
-            SignatureAlgorithm::RsaSha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
-            // XML Signature carries ECDSA signatures as r || s.
-            SignatureAlgorithm::EcdsaSha256 => &signature::ECDSA_P256_SHA256_FIXED,
-            SignatureAlgorithm::EcdsaSha384 => &signature::ECDSA_P384_SHA384_FIXED,
-        }
-    }
-}
-
-impl IdpKey {
-    /// Whether `sig` over `message` verifies with this key.
-    pub fn verifies(&self, alg: SignatureAlgorithm, message: &[u8], sig: &[u8]) -> bool {
-        UnparsedPublicKey::new(alg.verification(), &self.spki)
-            .verify(message, sig)
-            .is_ok()
-    }
-
-    fn from_der(der: &[u8]) -> Result<IdpKey, CertificateError> {
-        let cert = CertificateDer::from(der);
-        let parsed = webpki::EndEntityCert::try_from(&cert)
-            .map_err(|e| CertificateError(format!("not an X.509 certificate ({e:?})")))?;
-        Ok(IdpKey {
-            spki: parsed.subject_public_key_info().as_ref().to_vec(),
-        })
-    }
-}
 
 /// The certificates in `pem` (one or more `BEGIN CERTIFICATE` blocks; a bare base64 DER
 /// body, as in metadata, is accepted too), each checked to be an X.509 certificate.
@@ -85,7 +37,7 @@ pub fn parse_certificates(pem: &str) -> Result<Vec<(String, IdpKey)>, Certificat
     }
     ders.into_iter()
         .map(|der| {
-            let key = IdpKey::from_der(&der)?;
+            let key = IdpKey::from_der(&der).map_err(CertificateError)?;
             Ok((to_pem(&der), key))
         })
         .collect()
