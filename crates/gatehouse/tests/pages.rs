@@ -4,6 +4,7 @@
 //! Chromium (`browser` below).
 
 mod pages_support;
+mod saml_support;
 mod social_support;
 mod support;
 
@@ -1086,6 +1087,7 @@ mod browser {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
+    use crate::saml_support::TestIdp;
     use crate::social_support::{Account, OidcProvider};
     use crate::support::{DbKind, TestServer};
 
@@ -1169,8 +1171,14 @@ mod browser {
                 applied = elapsed;
             }
         });
+        // A SAML identity provider on another site than Gatehouse (localhost rather than
+        // 127.0.0.1), so its post to the ACS is cross-site as in production.
+        let idp = TestIdp::start();
         let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-artifacts");
         let config = serde_json::json!({
+            "idpEntityId": idp.entity_id,
+            "idpSsoUrl": idp.sso_url.replace("127.0.0.1", "localhost"),
+            "idpCertificate": idp.certificate,
             "publicUrl": server.public_url,
             "adminUrl": server.admin_url,
             "secretKey": server.secret_key,
@@ -1226,6 +1234,7 @@ mod browser {
             "error_states",
             "protected_app",
             "social_sign_in",
+            "enterprise_sso",
         ] {
             assert!(
                 report["timings"][scenario].is_u64(),
@@ -1245,6 +1254,7 @@ mod browser {
             "sign-in-backup-code",
             "sign-in-backup-code-error",
             "sign-in-error",
+            "sign-in-sso",
             "verify-other-browser",
             "verify-expired",
             "verify-failed",

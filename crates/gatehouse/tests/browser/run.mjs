@@ -357,6 +357,49 @@ await scenario("social_sign_in", async () => {
   await ctx.close();
 });
 
+// 8. Enterprise SSO: an email on the connection's domain at /sign-in goes to the
+// identity provider (on another site: localhost, while Gatehouse is 127.0.0.1), whose
+// page auto-posts the signed response cross-site to the ACS; the browser then
+// completes on Gatehouse with its own cookies and lands signed in.
+await scenario("enterprise_sso", async () => {
+  const connection = await admin("POST", "/v1/saml_connections", {
+    name: "Acme SSO",
+    domains: ["acme-sso.test"],
+    idp_entity_id: cfg.idpEntityId,
+    idp_sso_url: cfg.idpSsoUrl,
+    idp_certificate: cfg.idpCertificate,
+  });
+  const ctx = await context();
+  const p = await page(ctx, "enterprise sso");
+  await p.goto(`${GH}/sign-in`);
+  await p.fill("#f-identifier", "ada@acme-sso.test");
+  await Promise.all([p.waitForURL(/attempt=/), p.click("button[type=submit]")]);
+  check((await p.locator("input[type=password]").count()) === 0, "asked for a password");
+  await audit(p, "sign-in-sso");
+  await Promise.all([
+    p.waitForURL((u) => u.toString().startsWith(cfg.idpSsoUrl)),
+    p.click("text=Continue to single sign-on"),
+  ]);
+  await p.fill("input[name=name_id]", "00u-ada");
+  await p.fill("input[name=email]", "ada@acme-sso.test");
+  await p.fill("input[name=first_name]", "Ada");
+  await p.fill("input[name=last_name]", "Lovelace");
+  await Promise.all([
+    p.waitForURL(`${GH}/user`, { timeout: 15000 }),
+    p.click("button[type=submit]"),
+  ]);
+  const users = await admin("GET", "/v1/users?email_address=ada%40acme-sso.test");
+  check(users.total_count === 1, `users with the IdP's email: ${users.total_count}`);
+  const [ada] = users.data;
+  check(
+    ada.saml_accounts.length === 1 && ada.saml_accounts[0].saml_connection_id === connection.id,
+    `saml accounts: ${JSON.stringify(ada.saml_accounts)}`,
+  );
+  const session = (await ctx.cookies(GH)).find((c) => c.name === "__session");
+  check(session && claims(session.value).sub === ada.id, "no session token for the SSO user");
+  await ctx.close();
+});
+
 await browser.close();
 appServer.close();
 console.log(JSON.stringify({ failures, timings, audited }));
