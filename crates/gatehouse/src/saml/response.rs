@@ -100,10 +100,14 @@ pub fn decode_form_value(value: &str) -> Result<String, Refusal> {
     if value.len() > MAX_RESPONSE_BYTES * 4 / 3 + 4096 {
         return Err(Refusal("response_too_large"));
     }
-    let compact: String = value.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let bytes = STANDARD
-        .decode(compact)
-        .map_err(|_| Refusal("response_not_base64"))?;
+    // Identity providers may wrap the base64; copy only when they did.
+    let bytes = if value.bytes().any(|b| b.is_ascii_whitespace()) {
+        let compact: Vec<u8> = value.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        STANDARD.decode(compact)
+    } else {
+        STANDARD.decode(value)
+    }
+    .map_err(|_| Refusal("response_not_base64"))?;
     if bytes.len() > MAX_RESPONSE_BYTES {
         return Err(Refusal("response_too_large"));
     }

@@ -6,6 +6,8 @@
 //! Comments are kept as nodes (canonicalization drops them; reading a value refuses an
 //! element that holds one, so a comment cannot truncate a NameID).
 
+use std::borrow::Cow;
+
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
@@ -219,7 +221,7 @@ impl Builder {
                 Event::CData(t) => {
                     seen_content = true;
                     let raw = std::str::from_utf8(t.as_ref()).map_err(|_| XmlError("not_utf8"))?;
-                    self.text(normalize_newlines(raw))?;
+                    self.text(normalize_newlines(raw).into_owned())?;
                 }
                 Event::Comment(_) => {
                     seen_content = true;
@@ -381,14 +383,20 @@ fn split_qname(raw: &[u8]) -> Result<(String, String), XmlError> {
 }
 
 /// End-of-line handling (XML 1.0 §2.11): CR LF and lone CR become LF.
-fn normalize_newlines(s: &str) -> String {
-    s.replace("\r\n", "\n").replace('\r', "\n")
+fn normalize_newlines(s: &str) -> Cow<'_, str> {
+    if !s.contains('\r') {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.replace("\r\n", "\n").replace('\r', "\n"))
 }
 
 /// Attribute-value normalization (XML 1.0 §3.3.3) for CDATA attributes: literal
 /// whitespace characters become spaces (character references stay what they say).
-fn normalize_attribute(s: &str) -> String {
-    s.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ")
+fn normalize_attribute(s: &str) -> Cow<'_, str> {
+    if !s.contains(['\t', '\n', '\r']) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.replace("\r\n", " ").replace(['\t', '\n', '\r'], " "))
 }
 
 #[cfg(test)]
