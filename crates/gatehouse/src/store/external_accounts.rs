@@ -13,6 +13,11 @@ const STATE_COLUMNS: &str =
     "id, state_hash, flow, subject, client_id, provider, sealed_verifier, nonce_hash, \
     redirect_url, action_complete_redirect_url, expire_at, consumed_at, sealed_result, created_at";
 
+/// A user's accounts (`$1`: the user id), oldest first.
+pub(super) fn accounts_of_user_sql() -> String {
+    format!("SELECT {ACCOUNT_COLUMNS} FROM external_accounts WHERE user_id = $1 ORDER BY created_at, id")
+}
+
 impl Store {
     pub async fn insert_oauth_state(&self, s: &OAuthState) -> StoreResult<()> {
         sqlx::query(&format!(
@@ -89,10 +94,7 @@ impl Store {
     }
 
     pub async fn external_accounts_of(&self, user_id: &str) -> StoreResult<Vec<ExternalAccount>> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM external_accounts WHERE user_id = $1 ORDER BY created_at, id"
-        );
-        self.read_all(&sql, &[user_id]).await
+        self.read_all(&accounts_of_user_sql(), &[user_id]).await
     }
 
     pub async fn external_account_by_provider_id(

@@ -158,12 +158,7 @@ impl Store {
         T: FromSqliteRow + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
     {
         if let Some(inline) = self.inline_reader() {
-            return Ok(inline.read(|conn| {
-                use rusqlite::OptionalExtension;
-                conn.prepare_cached(sql)?
-                    .query_row(rusqlite::params_from_iter(binds), T::from_sqlite_row)
-                    .optional()
-            })?);
+            return Ok(inline.read(|conn| sqlite_optional(conn, sql, binds))?);
         }
         let mut query = sqlx::query_as::<_, T>(sql);
         for bind in binds {
@@ -178,11 +173,7 @@ impl Store {
         T: FromSqliteRow + for<'r> sqlx::FromRow<'r, AnyRow> + Send + Unpin,
     {
         if let Some(inline) = self.inline_reader() {
-            return Ok(inline.read(|conn| {
-                conn.prepare_cached(sql)?
-                    .query_map(rusqlite::params_from_iter(binds), T::from_sqlite_row)?
-                    .collect()
-            })?);
+            return Ok(inline.read(|conn| sqlite_all(conn, sql, binds))?);
         }
         let mut query = sqlx::query_as::<_, T>(sql);
         for bind in binds {
@@ -190,4 +181,27 @@ impl Store {
         }
         Ok(query.fetch_all(self.reader()).await?)
     }
+}
+
+/// At most one row of `sql` on a `rusqlite` connection (or read transaction).
+pub(crate) fn sqlite_optional<T: FromSqliteRow>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    binds: &[&str],
+) -> rusqlite::Result<Option<T>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(sql)?
+        .query_row(rusqlite::params_from_iter(binds), T::from_sqlite_row)
+        .optional()
+}
+
+/// Every row of `sql` on a `rusqlite` connection (or read transaction).
+pub(crate) fn sqlite_all<T: FromSqliteRow>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    binds: &[&str],
+) -> rusqlite::Result<Vec<T>> {
+    conn.prepare_cached(sql)?
+        .query_map(rusqlite::params_from_iter(binds), T::from_sqlite_row)?
+        .collect()
 }

@@ -15,6 +15,13 @@ const REQUEST_COLUMNS: &str = "id, relay_state_hash, connection_id, sign_in_id, 
     redirect_url, action_complete_redirect_url, expire_at, responded_at, completion_hash, \
     sealed_result, completed_at, created_at";
 
+/// A user's SAML identities (`$1`: the user id), oldest first.
+pub(super) fn accounts_of_user_sql() -> String {
+    format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM saml_accounts WHERE user_id = $1 ORDER BY created_at, id"
+    )
+}
+
 impl Store {
     /// Inserts a connection with its domains; a domain another connection has is
     /// `StoreError::Conflict`.
@@ -136,10 +143,7 @@ impl Store {
     }
 
     pub async fn saml_accounts_of(&self, user_id: &str) -> StoreResult<Vec<SamlAccount>> {
-        let sql = format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM saml_accounts WHERE user_id = $1 ORDER BY created_at, id"
-        );
-        self.read_all(&sql, &[user_id]).await
+        self.read_all(&accounts_of_user_sql(), &[user_id]).await
     }
 
     pub async fn saml_account(

@@ -2,10 +2,14 @@
 
 use sqlx::{Any, Transaction};
 
+use super::point_reads::{sqlite_all, sqlite_optional};
 use super::{classify, Store, StoreResult};
 use crate::domain::model::{Identifier, User, UserRecord};
 use crate::domain::templates::UserData;
 
+const IDENTIFIERS_OF_USER: &str = "SELECT id, user_id, kind, value, value_normalized, verified, \
+    verification_strategy, verification, created_at, updated_at FROM identifiers WHERE user_id = $1 \
+    ORDER BY created_at, id";
 const USER_COLUMNS: &str = "id, username, first_name, last_name, password_digest, password_hasher, \
     public_metadata, private_metadata, unsafe_metadata, banned, admin_locked, failed_password_attempts, \
     lockout_until, primary_email_address_id, primary_phone_number_id, last_sign_in_at, last_active_at, \
@@ -138,29 +142,39 @@ impl Store {
         Ok(())
     }
 
+    /// The user with its identifiers and accounts. On SQLite files the four reads share
+    /// one read transaction on the calling thread: one consistent view, one connection.
     pub async fn get_user(&self, id: &str) -> StoreResult<Option<UserRecord>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        let user: Option<User> = self.read_optional(&sql, &[id]).await?;
-        match user {
-            Some(user) => {
-                let identifiers = self.identifiers_of(&user.id).await?;
-                let external_accounts = self.external_accounts_of(&user.id).await?;
-                let saml_accounts = self.saml_accounts_of(&user.id).await?;
+        let user_sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        let external_sql = super::external_accounts::accounts_of_user_sql();
+        let saml_sql = super::saml::accounts_of_user_sql();
+        if let Some(inline) = self.inline_reader() {
+            return Ok(inline.read(|conn| {
+                let tx = conn.unchecked_transaction()?;
+                let Some(user) = sqlite_optional::<User>(&tx, &user_sql, &[id])? else {
+                    return Ok(None);
+                };
                 Ok(Some(UserRecord {
+                    identifiers: sqlite_all(&tx, IDENTIFIERS_OF_USER, &[id])?,
+                    external_accounts: sqlite_all(&tx, &external_sql, &[id])?,
+                    saml_accounts: sqlite_all(&tx, &saml_sql, &[id])?,
                     user,
-                    identifiers,
-                    external_accounts,
-                    saml_accounts,
                 }))
-            }
-            None => Ok(None),
+            })?);
         }
+        let Some(user) = self.read_optional::<User>(&user_sql, &[id]).await? else {
+            return Ok(None);
+        };
+        Ok(Some(UserRecord {
+            identifiers: self.read_all(IDENTIFIERS_OF_USER, &[id]).await?,
+            external_accounts: self.read_all(&external_sql, &[id]).await?,
+            saml_accounts: self.read_all(&saml_sql, &[id]).await?,
+            user,
+        }))
     }
 
     async fn identifiers_of(&self, user_id: &str) -> StoreResult<Vec<Identifier>> {
-        let sql = "SELECT id, user_id, kind, value, value_normalized, verified, verification_strategy, verification, \
-             created_at, updated_at FROM identifiers WHERE user_id = $1 ORDER BY created_at, id";
-        self.read_all(sql, &[user_id]).await
+        self.read_all(IDENTIFIERS_OF_USER, &[user_id]).await
     }
 
     /// What claims templates may read of a user, in one indexed read (the user joined to
