@@ -9,6 +9,8 @@ pub mod c14n;
 pub mod dsig;
 pub mod keys;
 pub mod metadata;
+#[cfg(test)]
+mod random_inputs;
 pub mod request;
 pub mod response;
 pub mod xml;
