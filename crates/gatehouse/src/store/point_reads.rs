@@ -16,16 +16,36 @@ pub(crate) trait FromSqliteRow: Sized {
     fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
 }
 
-/// Implements [`FromSqliteRow`] for a model whose fields are named like its columns; a
-/// field left out is a compile error (the struct literal must be complete).
+/// Implements [`FromSqliteRow`] for a model whose fields are named like its columns and
+/// listed in the order the queries select them; a field left out is a compile error (the
+/// struct literal must be complete). Columns are read by position: looking each up by
+/// name compares it with every column name, which cost more than the read itself on a
+/// user's twenty columns. Debug builds (the test suite) check every name.
 macro_rules! from_sqlite_row {
     ($model:ident { $($field:ident),+ $(,)? }) => {
         impl FromSqliteRow for $model {
             fn from_sqlite_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                Ok($model { $($field: row.get(stringify!($field))?),+ })
+                let mut at = 0;
+                Ok($model { $($field: next_column(row, &mut at, stringify!($field))?),+ })
             }
         }
     };
+}
+
+/// The column at `*at` (which must be named `name`), moving `at` on.
+fn next_column<T: rusqlite::types::FromSql>(
+    row: &rusqlite::Row<'_>,
+    at: &mut usize,
+    name: &str,
+) -> rusqlite::Result<T> {
+    let i = *at;
+    *at += 1;
+    debug_assert_eq!(
+        row.as_ref().column_name(i).ok(),
+        Some(name),
+        "column {i} of the query is not the model's field {name}"
+    );
+    row.get(i)
 }
 
 from_sqlite_row!(Client {

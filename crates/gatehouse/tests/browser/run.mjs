@@ -395,7 +395,12 @@ await scenario("enterprise_sso", async () => {
     ada.saml_accounts.length === 1 && ada.saml_accounts[0].saml_connection_id === connection.id,
     `saml accounts: ${JSON.stringify(ada.saml_accounts)}`,
   );
-  const session = (await ctx.cookies(GH)).find((c) => c.name === "__session");
+  // The signed-in page's gatehouse.js mints __session after it loads.
+  let session;
+  for (let i = 0; i < 50 && !session; i++) {
+    session = (await ctx.cookies(GH)).find((c) => c.name === "__session");
+    if (!session) await p.waitForTimeout(100);
+  }
   check(session && claims(session.value).sub === ada.id, "no session token for the SSO user");
   await ctx.close();
 });
