@@ -173,20 +173,31 @@ pub(crate) fn html_formatter(out: &mut Output, state: &State, value: &Value) -> 
     {
         return minijinja::escape_formatter(out, state, value);
     }
-    let text = value.to_string();
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
+    let written = match value.as_str() {
+        Some(text) => write_escaped(out, text),
+        None => write_escaped(out, &value.to_string()),
+    };
+    written.map_err(|_| Error::new(ErrorKind::WriteFailure, "could not write the output"))
+}
+
+/// Writes `text` with `& < > " '` escaped for HTML text and attribute values (`/` left
+/// as it is), in runs between the characters that need it.
+pub(crate) fn write_escaped(out: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
+    let mut start = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&text[start..i])?;
+        out.write_str(entity)?;
+        start = i + 1;
     }
-    out.write_str(&escaped)
-        .map_err(|_| Error::new(ErrorKind::WriteFailure, "could not write the output"))
+    out.write_str(&text[start..])
 }
 
 #[cfg(test)]

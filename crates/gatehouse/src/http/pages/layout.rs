@@ -20,7 +20,6 @@ use super::request::Page;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("templates/base.html")),
-    ("macros.html", include_str!("templates/macros.html")),
     ("error.html", include_str!("templates/error.html")),
     ("sign_in.html", include_str!("templates/sign_in.html")),
     ("sign_up.html", include_str!("templates/sign_up.html")),
@@ -36,6 +35,7 @@ fn env() -> &'static Environment<'static> {
         let mut env = Environment::new();
         // Escapes `& < > " '` and leaves `/` as it is, like the email templates.
         env.set_formatter(crate::delivery::templates::html_formatter);
+        env.add_global("f", minijinja::Value::from_object(super::fields::Fields));
         for &(name, source) in TEMPLATES {
             env.add_template(name, source)
                 .unwrap_or_else(|e| panic!("page template {name}: {e}"));

@@ -7,6 +7,7 @@
 
 mod assets;
 mod csrf;
+mod fields;
 mod headers;
 mod layout;
 mod messages;
