@@ -42,6 +42,23 @@ pub fn check_redirect(app: &App, url: Option<&str>) -> Result<String, Error> {
     check_redirect_param(app, "redirect_url", url)
 }
 
+/// A trip's `redirect_url` (required) and `action_complete_redirect_url` (defaults to
+/// `redirect_url`), both checked.
+pub fn check_redirect_pair(
+    app: &App,
+    redirect_url: Option<&str>,
+    action_complete_redirect_url: Option<&str>,
+) -> Result<(String, String), Error> {
+    let redirect_url = check_redirect(app, redirect_url)?;
+    let complete_url = match action_complete_redirect_url {
+        Some(u) if !u.trim().is_empty() => {
+            check_redirect_param(app, "action_complete_redirect_url", Some(u))?
+        }
+        _ => redirect_url.clone(),
+    };
+    Ok((redirect_url, complete_url))
+}
+
 /// A redirect URL given as `param`: present, at most 2048 characters, and on the public
 /// or an allowed origin.
 pub fn check_redirect_param(app: &App, param: &str, url: Option<&str>) -> Result<String, Error> {

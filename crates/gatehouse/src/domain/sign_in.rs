@@ -32,7 +32,7 @@ use crate::domain::identifiers::{
     guess_kind, parse_email, parse_phone, parse_username, IdentifierGuess,
 };
 use crate::domain::model::{
-    parse_verification, verification_json, SignInAttempt, User, UserRecord, Verification,
+    parse_verification, verification_json, SignInAttempt, User, UserRecord, Verification, FAILED,
     UNVERIFIED, VERIFIED,
 };
 use crate::domain::sessions::{self, FactorTimes};
@@ -44,7 +44,7 @@ pub const NEEDS_FIRST_FACTOR: &str = "needs_first_factor";
 pub const NEEDS_NEW_PASSWORD: &str = "needs_new_password";
 pub const NEEDS_SECOND_FACTOR: &str = "needs_second_factor";
 pub const COMPLETE: &str = "complete";
-pub(crate) const ATTEMPT_LIFETIME_MS: i64 = 30 * 60 * 1000;
+const ATTEMPT_LIFETIME_MS: i64 = 30 * 60 * 1000;
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct SignInParams {
@@ -91,20 +91,7 @@ pub async fn create(
     }
     let client = ctx.ensure(app).await?;
     let now = app.now();
-    let mut attempt = SignInAttempt {
-        id: ids::new_id("sia"),
-        client_id: client.id.clone(),
-        status: NEEDS_IDENTIFIER.into(),
-        identifier: None,
-        user_id: None,
-        first_factor: None,
-        second_factor: None,
-        created_session_id: None,
-        abandon_at: now + ATTEMPT_LIFETIME_MS,
-        created_at: now,
-        updated_at: now,
-        first_factor_at: None,
-    };
+    let mut attempt = new_attempt(client.id.clone(), now);
     if let Some(strategy) = social_strategy {
         let redirect = params.redirect_url.as_deref();
         let complete = params.action_complete_redirect_url.as_deref();
@@ -134,6 +121,50 @@ pub async fn create(
     // completing transaction when it is right.
     attempt_password(app, ctx, &mut attempt, &password).await?;
     Ok(attempt)
+}
+
+/// A new attempt of this client, waiting for its identifier.
+fn new_attempt(client_id: String, now: i64) -> SignInAttempt {
+    SignInAttempt {
+        id: ids::new_id("sia"),
+        client_id,
+        status: NEEDS_IDENTIFIER.into(),
+        identifier: None,
+        user_id: None,
+        first_factor: None,
+        second_factor: None,
+        created_session_id: None,
+        abandon_at: now + ATTEMPT_LIFETIME_MS,
+        created_at: now,
+        updated_at: now,
+        first_factor_at: None,
+    }
+}
+
+/// Marks the pending first factor of sign-in `id` failed, when it is the verification
+/// `is_trip` recognizes and still pending (a trip to an external identity provider that
+/// was refused); counted as `outcome` in the sign-in metrics.
+async fn fail_pending_first_factor(
+    app: &App,
+    id: &str,
+    is_trip: impl Fn(&Verification) -> bool,
+    outcome: &'static str,
+) -> Result<(), Error> {
+    let Some(mut a) = app.store.get_sign_in(id).await? else {
+        return Ok(());
+    };
+    let Some(mut v) = parse_verification(&a.first_factor).filter(|v| is_trip(v)) else {
+        return Ok(());
+    };
+    if a.status != NEEDS_FIRST_FACTOR || v.is_verified() {
+        return Ok(());
+    }
+    v.status = FAILED.into();
+    a.first_factor = Some(verification_json(&v));
+    a.updated_at = app.now();
+    app.store.save_sign_in(&a).await?;
+    metrics::counter!("gatehouse_sign_ins_total", "outcome" => outcome).increment(1);
+    Ok(())
 }
 
 /// Resolves the identifier to a user. Unknown identifiers are an error unless

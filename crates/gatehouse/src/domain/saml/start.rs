@@ -46,13 +46,8 @@ pub async fn connection_for(
 /// Stores the trip and returns the normalized email and the pending verification.
 pub async fn start(app: &App, req: StartRequest<'_>) -> Result<(String, Verification), Error> {
     let (email, connection) = connection_for(app, req.identifier).await?;
-    let redirect_url = links::check_redirect(app, req.redirect_url)?;
-    let complete_url = match req.action_complete_redirect_url {
-        Some(u) if !u.trim().is_empty() => {
-            links::check_redirect_param(app, "action_complete_redirect_url", Some(u))?
-        }
-        _ => redirect_url.clone(),
-    };
+    let (redirect_url, complete_url) =
+        links::check_redirect_pair(app, req.redirect_url, req.action_complete_redirect_url)?;
     let now = app.now();
     let c = &connection.row;
     // An NCName: the ID must not start with a digit.

@@ -6,13 +6,14 @@
 //! with `transfer: true` takes it over), unless sign-ups are closed.
 
 use super::{
-    after_first_factor, ensure_may_sign_in, invalid_state, load_open, COMPLETE, NEEDS_FIRST_FACTOR,
+    after_first_factor, ensure_may_sign_in, fail_pending_first_factor, invalid_state, load_open,
+    COMPLETE, NEEDS_FIRST_FACTOR,
 };
 use crate::app::App;
 use crate::config::SignUpMode;
 use crate::domain::clients::ClientCtx;
 use crate::domain::model::{
-    parse_verification, verification_json, OAuthState, SignInAttempt, FAILED, TRANSFERABLE,
+    parse_verification, verification_json, OAuthState, SignInAttempt, Verification, TRANSFERABLE,
     VERIFIED,
 };
 use crate::domain::sessions;
@@ -160,23 +161,8 @@ pub async fn oauth_verified(
 
 /// Marks this trip's pending verification failed.
 pub async fn oauth_failed(app: &App, row: &OAuthState) -> Result<(), Error> {
-    let Some(mut a) = app.store.get_sign_in(&row.subject).await? else {
-        return Ok(());
-    };
-    let Some(mut v) = parse_verification(&a.first_factor)
-        .filter(|v| v.oauth_state_id.as_deref() == Some(row.id.as_str()))
-    else {
-        return Ok(());
-    };
-    if a.status != NEEDS_FIRST_FACTOR || v.is_verified() {
-        return Ok(());
-    }
-    v.status = FAILED.into();
-    a.first_factor = Some(verification_json(&v));
-    a.updated_at = app.now();
-    app.store.save_sign_in(&a).await?;
-    metrics::counter!("gatehouse_sign_ins_total", "outcome" => "oauth_failed").increment(1);
-    Ok(())
+    let trip = |v: &Verification| v.oauth_state_id.as_deref() == Some(row.id.as_str());
+    fail_pending_first_factor(app, &row.subject, trip, "oauth_failed").await
 }
 
 /// The verified account a transferable sign-in of this client holds, for a sign-up

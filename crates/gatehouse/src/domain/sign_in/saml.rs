@@ -5,15 +5,14 @@
 //! that completes it.
 
 use super::{
-    after_first_factor, ensure_may_sign_in, SignInParams, ATTEMPT_LIFETIME_MS, COMPLETE,
-    NEEDS_FIRST_FACTOR,
+    after_first_factor, ensure_may_sign_in, fail_pending_first_factor, new_attempt, SignInParams,
+    COMPLETE, NEEDS_FIRST_FACTOR,
 };
 use crate::app::App;
-use crate::crypto::ids;
 use crate::domain::clients::ClientCtx;
 use crate::domain::model::{
-    parse_verification, verification_json, SamlRequest, SignInAttempt, Verification, FAILED,
-    UNVERIFIED, VERIFIED,
+    parse_verification, verification_json, SamlRequest, SignInAttempt, Verification, UNVERIFIED,
+    VERIFIED,
 };
 use crate::domain::saml::start::{self, StartRequest};
 use crate::domain::saml::STRATEGY;
@@ -77,20 +76,8 @@ pub async fn saml_verified(
             let client = ctx.ensure(app).await?;
             let mut v = Verification::new(UNVERIFIED, STRATEGY, Some(request.expire_at));
             v.saml_request_id = Some(request.id.clone());
-            let a = SignInAttempt {
-                id: ids::new_id("sia"),
-                client_id: client.id,
-                status: NEEDS_FIRST_FACTOR.into(),
-                identifier: None,
-                user_id: None,
-                first_factor: None,
-                second_factor: None,
-                created_session_id: None,
-                abandon_at: now + ATTEMPT_LIFETIME_MS,
-                created_at: now,
-                updated_at: now,
-                first_factor_at: None,
-            };
+            let mut a = new_attempt(client.id, now);
+            a.status = NEEDS_FIRST_FACTOR.into();
             (a, v)
         }
     };
@@ -122,21 +109,6 @@ pub async fn saml_failed(app: &App, request: &SamlRequest) -> Result<(), Error> 
     let Some(id) = request.sign_in_id.as_deref() else {
         return Ok(());
     };
-    let Some(mut a) = app.store.get_sign_in(id).await? else {
-        return Ok(());
-    };
-    let Some(mut v) = parse_verification(&a.first_factor)
-        .filter(|v| v.saml_request_id.as_deref() == Some(request.id.as_str()))
-    else {
-        return Ok(());
-    };
-    if a.status != NEEDS_FIRST_FACTOR || v.is_verified() {
-        return Ok(());
-    }
-    v.status = FAILED.into();
-    a.first_factor = Some(verification_json(&v));
-    a.updated_at = app.now();
-    app.store.save_sign_in(&a).await?;
-    metrics::counter!("gatehouse_sign_ins_total", "outcome" => "saml_failed").increment(1);
-    Ok(())
+    let trip = |v: &Verification| v.saml_request_id.as_deref() == Some(request.id.as_str());
+    fail_pending_first_factor(app, id, trip, "saml_failed").await
 }

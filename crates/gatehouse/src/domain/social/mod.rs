@@ -77,13 +77,8 @@ pub struct StartRequest<'a> {
 /// carrying the (sealed) authorization URL.
 pub async fn start(app: &App, req: StartRequest<'_>) -> Result<Verification, Error> {
     let provider = provider_for(app, req.strategy)?;
-    let redirect_url = links::check_redirect(app, req.redirect_url)?;
-    let complete_url = match req.action_complete_redirect_url {
-        Some(u) if !u.trim().is_empty() => {
-            links::check_redirect_param(app, "action_complete_redirect_url", Some(u))?
-        }
-        _ => redirect_url.clone(),
-    };
+    let (redirect_url, complete_url) =
+        links::check_redirect_pair(app, req.redirect_url, req.action_complete_redirect_url)?;
     let now = app.now();
     let endpoints = provider.endpoints(now).await.map_err(|e| unavailable(&e))?;
     let state = random::random_token();
