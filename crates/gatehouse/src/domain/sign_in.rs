@@ -141,6 +141,42 @@ fn new_attempt(client_id: String, now: i64) -> SignInAttempt {
     }
 }
 
+/// An external identity provider (social or enterprise SSO) vouched for `user_id` on the
+/// pending first factor `v` of `a`: unless the user may not sign in here, the factor is
+/// verified and the sign-in goes on to its second factor or completes.
+async fn external_first_factor_verified(
+    app: &App,
+    ctx: &mut ClientCtx,
+    mut a: SignInAttempt,
+    mut v: Verification,
+    user_id: &str,
+    identifier: Option<String>,
+) -> Result<social::Outcome, Error> {
+    use social::{failed_for, Outcome};
+    let now = app.now();
+    let Some(user) = app.store.get_user(user_id).await? else {
+        return Ok(Outcome::Failed("sign_in_failed"));
+    };
+    if let Err(e) = ensure_may_sign_in(&user.user, now) {
+        return Ok(failed_for(&e));
+    }
+    if let Err(e) = sessions::ensure_can_sign_in(app, ctx).await {
+        return Ok(failed_for(&e));
+    }
+    v.status = VERIFIED.into();
+    a.first_factor = Some(verification_json(&v));
+    a.user_id = Some(user_id.to_string());
+    a.identifier = identifier.or(a.identifier.take());
+    a.first_factor_at = Some(now);
+    after_first_factor(app, ctx, &mut a, &user).await?;
+    metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
+    Ok(if a.status == COMPLETE {
+        Outcome::Complete
+    } else {
+        Outcome::Continue("needs_second_factor")
+    })
+}
+
 /// Marks the pending first factor of sign-in `id` failed, when it is the verification
 /// `is_trip` recognizes and still pending (a trip to an external identity provider that
 /// was refused); counted as `outcome` in the sign-in metrics.

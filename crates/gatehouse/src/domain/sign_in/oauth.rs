@@ -6,17 +6,15 @@
 //! with `transfer: true` takes it over), unless sign-ups are closed.
 
 use super::{
-    after_first_factor, ensure_may_sign_in, fail_pending_first_factor, invalid_state, load_open,
-    COMPLETE, NEEDS_FIRST_FACTOR,
+    ensure_may_sign_in, external_first_factor_verified, fail_pending_first_factor, invalid_state,
+    load_open, NEEDS_FIRST_FACTOR,
 };
 use crate::app::App;
 use crate::config::SignUpMode;
 use crate::domain::clients::ClientCtx;
 use crate::domain::model::{
     parse_verification, verification_json, OAuthState, SignInAttempt, Verification, TRANSFERABLE,
-    VERIFIED,
 };
-use crate::domain::sessions;
 use crate::domain::social::accounts::{self, Resolution};
 use crate::domain::social::{self, failed_for, Outcome, StartRequest, VerifiedResult};
 use crate::error::Error;
@@ -136,27 +134,8 @@ pub async fn oauth_verified(
             return Ok(Outcome::Continue(TRANSFERABLE));
         }
     };
-    let Some(user) = app.store.get_user(&user_id).await? else {
-        return Ok(Outcome::Failed("sign_in_failed"));
-    };
-    if let Err(e) = ensure_may_sign_in(&user.user, now) {
-        return Ok(failed_for(&e));
-    }
-    if let Err(e) = sessions::ensure_can_sign_in(app, ctx).await {
-        return Ok(failed_for(&e));
-    }
-    v.status = VERIFIED.into();
-    a.first_factor = Some(verification_json(&v));
-    a.user_id = Some(user_id);
-    a.identifier = accounts::normalized_email(&result).or(a.identifier.take());
-    a.first_factor_at = Some(now);
-    after_first_factor(app, ctx, &mut a, &user).await?;
-    metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
-    Ok(if a.status == COMPLETE {
-        Outcome::Complete
-    } else {
-        Outcome::Continue("needs_second_factor")
-    })
+    let identifier = accounts::normalized_email(&result);
+    external_first_factor_verified(app, ctx, a, v, &user_id, identifier).await
 }
 
 /// Marks this trip's pending verification failed.

@@ -5,14 +5,13 @@
 //! that completes it.
 
 use super::{
-    after_first_factor, ensure_may_sign_in, fail_pending_first_factor, new_attempt, SignInParams,
-    COMPLETE, NEEDS_FIRST_FACTOR,
+    external_first_factor_verified, fail_pending_first_factor, new_attempt, SignInParams,
+    NEEDS_FIRST_FACTOR,
 };
 use crate::app::App;
 use crate::domain::clients::ClientCtx;
 use crate::domain::model::{
     parse_verification, verification_json, SamlRequest, SignInAttempt, Verification, UNVERIFIED,
-    VERIFIED,
 };
 use crate::domain::saml::start::{self, StartRequest};
 use crate::domain::saml::STRATEGY;
@@ -50,7 +49,7 @@ pub async fn saml_verified(
     email: Option<&str>,
 ) -> Result<Outcome, Error> {
     let now = app.now();
-    let (mut a, mut v) = match request.sign_in_id.as_deref() {
+    let (a, v) = match request.sign_in_id.as_deref() {
         Some(id) => {
             let Some(a) = app.store.get_sign_in(id).await? else {
                 return Ok(Outcome::Failed("sign_in_invalid"));
@@ -81,27 +80,8 @@ pub async fn saml_verified(
             (a, v)
         }
     };
-    let Some(user) = app.store.get_user(user_id).await? else {
-        return Ok(Outcome::Failed("sign_in_failed"));
-    };
-    if let Err(e) = ensure_may_sign_in(&user.user, now) {
-        return Ok(failed_for(&e));
-    }
-    if let Err(e) = sessions::ensure_can_sign_in(app, ctx).await {
-        return Ok(failed_for(&e));
-    }
-    v.status = VERIFIED.into();
-    a.first_factor = Some(verification_json(&v));
-    a.user_id = Some(user_id.to_string());
-    a.identifier = email.map(str::to_lowercase).or(a.identifier.take());
-    a.first_factor_at = Some(now);
-    after_first_factor(app, ctx, &mut a, &user).await?;
-    metrics::counter!("gatehouse_sign_ins_total", "outcome" => "success").increment(1);
-    Ok(if a.status == COMPLETE {
-        Outcome::Complete
-    } else {
-        Outcome::Continue("needs_second_factor")
-    })
+    let identifier = email.map(str::to_lowercase);
+    external_first_factor_verified(app, ctx, a, v, user_id, identifier).await
 }
 
 /// Marks the trip's pending verification failed (what the page shows afterwards).
