@@ -162,26 +162,7 @@ pub struct SignedIn {
 
 impl SignedIn {
     pub async fn from_frontend(app: &AppRef, fe: &Frontend) -> Result<SignedIn, Error> {
-        let now = app.now();
-        let inactivity = app.inactivity_ms();
-        let mut session_id = fe
-            .session_token
-            .as_deref()
-            .and_then(|t| session_id_from_token(app, t));
-        if session_id.is_none() {
-            session_id = fe
-                .ctx
-                .client
-                .as_ref()
-                .and_then(|c| c.last_active_session_id.clone());
-        }
-        let session = match session_id {
-            Some(id) => app.store.get_session(&id).await?,
-            None => None,
-        };
-        let session = session
-            .filter(|s| s.is_active_at(now, inactivity))
-            .ok_or_else(Error::unauthenticated)?;
+        let session = active_session(app, fe).await?;
         let user = app
             .store
             .get_user(&session.user_id)
@@ -189,6 +170,30 @@ impl SignedIn {
             .ok_or_else(Error::unauthenticated)?;
         Ok(SignedIn { session, user })
     }
+}
+
+/// The request's active session: a session token (Bearer or `__session`) for one, else
+/// the client's. Ending a user (ban, deletion) ends their sessions, so an active session
+/// is a signed-in user.
+pub async fn active_session(app: &AppRef, fe: &Frontend) -> Result<Session, Error> {
+    let mut session_id = fe
+        .session_token
+        .as_deref()
+        .and_then(|t| session_id_from_token(app, t));
+    if session_id.is_none() {
+        session_id = fe
+            .ctx
+            .client
+            .as_ref()
+            .and_then(|c| c.last_active_session_id.clone());
+    }
+    let session = match session_id {
+        Some(id) => app.store.get_session(&id).await?,
+        None => None,
+    };
+    session
+        .filter(|s| s.is_active_at(app.now(), app.inactivity_ms()))
+        .ok_or_else(Error::unauthenticated)
 }
 
 impl SignedIn {

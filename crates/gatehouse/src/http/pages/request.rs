@@ -18,7 +18,7 @@ use crate::domain::tokens;
 use crate::error::Error;
 use crate::http::cookies;
 use crate::http::envelope::apply_cookies;
-use crate::http::extract::{Frontend, SignedIn};
+use crate::http::extract::{active_session, Frontend, SignedIn};
 
 use super::csrf::{self, Csrf};
 use super::layout::{self, View};
@@ -128,6 +128,11 @@ impl Page {
             cookies::append(response.headers_mut(), cookies::session(&app.config, &jwt));
         }
         response
+    }
+
+    /// Whether a user is signed in here (no user read).
+    pub async fn is_signed_in(&self, app: &AppRef) -> bool {
+        self.fe.ctx.client.is_some() && active_session(app, &self.fe).await.is_ok()
     }
 
     /// The signed-in user, if any.

@@ -27,7 +27,7 @@ const CODE_STRATEGIES: [&str; 3] = ["email_code", "phone_code", "reset_password_
 /// `GET /sign-in`: the step of `?attempt=` (polling it, so a link opened elsewhere
 /// finishes here), else the identifier form.
 pub async fn show(State(app): State<AppRef>, mut page: Page) -> Response {
-    if !app.config.session.multi_session && page.signed_in_user(&app).await.is_some() {
+    if !app.config.session.multi_session && page.is_signed_in(&app).await {
         let target = page.destination(&app, &app.config.pages.after_sign_in_url);
         return page.see_other(&app, &target).await;
     }

@@ -13,7 +13,7 @@ use super::layout::View;
 use super::request::{Page, PagePost};
 
 pub async fn show(State(app): State<AppRef>, page: Page) -> Response {
-    if page.signed_in_user(&app).await.is_none() {
+    if !page.is_signed_in(&app).await {
         let target = page.destination(&app, &app.config.pages.after_sign_out_url);
         return page.see_other(&app, &target).await;
     }

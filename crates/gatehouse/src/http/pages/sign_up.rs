@@ -30,7 +30,7 @@ const FIELDS: &[&str] = &[
 
 /// `GET /sign-up`: the form, or the verification step of `?attempt=`.
 pub async fn show(State(app): State<AppRef>, mut page: Page) -> Response {
-    if !app.config.session.multi_session && page.signed_in_user(&app).await.is_some() {
+    if !app.config.session.multi_session && page.is_signed_in(&app).await {
         let target = page.destination(&app, &app.config.pages.after_sign_up_url);
         return page.see_other(&app, &target).await;
     }
