@@ -1,12 +1,14 @@
-//! The form pieces every page repeats, as the global `f` of the page templates:
-//! `f.hidden(csrf_token, redirect_url)` and `f.input(errors, name, label, type=...,
-//! value=..., autocomplete=..., required=..., hint=..., inputmode=..., autofocus=...,
-//! minlength=..., maxlength=...)`. Written in Rust rather than as template macros: a
+//! The form pieces every page repeats: the hidden CSRF and redirect fields, and a
+//! labelled input with its hint and error wired for screen readers. Written once in Rust
+//! ([`Input`], [`Hidden`]) and offered to both kinds of page body: compiled pages call
+//! [`Form`] (`f.hidden()`, `f.input(name, label).kind("password")...`), template pages
+//! the global `f` ([`Fields`]: `f.hidden(csrf_token, redirect_url)` and `f.input(errors,
+//! name, label, type=..., value=..., autocomplete=..., required=..., hint=...,
+//! inputmode=..., autofocus=..., minlength=..., maxlength=...)`). Not template macros: a
 //! macro call is interpreted with its own frame on every use, and the account page makes
-//! twenty of them, which was a third of its rendering time. Values are escaped like
-//! everything else on the pages.
+//! twenty of them. Values are escaped like everything else on the pages.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Display, Write as _};
 use std::sync::Arc;
 
 use minijinja::value::{from_args, Kwargs, Object, Value};
@@ -14,6 +16,223 @@ use minijinja::{Error, ErrorKind, State};
 
 use crate::delivery::templates::write_escaped;
 
+/// What a compiled page body's form pieces need from the request: the CSRF token, the
+/// redirect URL carried on, and the error to show next to its field.
+pub struct Form<'a> {
+    pub csrf_token: &'a str,
+    pub redirect_url: Option<&'a str>,
+    /// `(field, sentence)`: a domain error about a field on this page.
+    pub field_error: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Form<'a> {
+    pub fn hidden(&self) -> Hidden<'a> {
+        Hidden {
+            csrf_token: self.csrf_token,
+            redirect_url: self.redirect_url,
+        }
+    }
+
+    /// The error shown next to field `name`, if the page's error is about it.
+    pub fn error(&self, name: &str) -> Option<&'a str> {
+        self.field_error
+            .filter(|(field, _)| *field == name)
+            .map(|(_, text)| text)
+    }
+
+    /// A required text input with this page's error for it, if any.
+    pub fn input(&self, name: &'a str, label: &'a str) -> Input<'a> {
+        Input {
+            error: self.error(name),
+            ..Input::new(name, label)
+        }
+    }
+}
+
+/// The CSRF token and, when there is one, the redirect URL the page carries on.
+pub struct Hidden<'a> {
+    pub csrf_token: &'a str,
+    pub redirect_url: Option<&'a str>,
+}
+
+impl Display for Hidden<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        out.write_str(r#"<input type="hidden" name="csrf_token" value=""#)?;
+        write_escaped(out, self.csrf_token)?;
+        out.write_str(r#"">"#)?;
+        if let Some(url) = self.redirect_url.filter(|u| !u.is_empty()) {
+            out.write_str(r#"<input type="hidden" name="redirect_url" value=""#)?;
+            write_escaped(out, url)?;
+            out.write_str(r#"">"#)?;
+        }
+        Ok(())
+    }
+}
+
+/// A labelled input; attributes left `None` (or empty) are not written.
+pub struct Input<'a> {
+    name: &'a str,
+    label: &'a str,
+    kind: &'a str,
+    value: Option<&'a str>,
+    autocomplete: Option<&'a str>,
+    required: bool,
+    hint: Option<&'a str>,
+    inputmode: Option<&'a str>,
+    autofocus: bool,
+    minlength: Option<&'a str>,
+    maxlength: Option<&'a str>,
+    /// The error shown next to the field, if any.
+    error: Option<&'a str>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(name: &'a str, label: &'a str) -> Input<'a> {
+        Input {
+            name,
+            label,
+            kind: "text",
+            value: None,
+            autocomplete: None,
+            required: true,
+            hint: None,
+            inputmode: None,
+            autofocus: false,
+            minlength: None,
+            maxlength: None,
+            error: None,
+        }
+    }
+
+    pub fn kind(self, kind: &'a str) -> Self {
+        Input { kind, ..self }
+    }
+
+    pub fn value(self, value: Option<&'a str>) -> Self {
+        Input { value, ..self }
+    }
+
+    pub fn autocomplete(self, autocomplete: &'a str) -> Self {
+        Input {
+            autocomplete: Some(autocomplete),
+            ..self
+        }
+    }
+
+    pub fn optional(self) -> Self {
+        Input {
+            required: false,
+            ..self
+        }
+    }
+
+    pub fn inputmode(self, inputmode: &'a str) -> Self {
+        Input {
+            inputmode: Some(inputmode),
+            ..self
+        }
+    }
+
+    pub fn autofocus(self) -> Self {
+        Input {
+            autofocus: true,
+            ..self
+        }
+    }
+
+    pub fn maxlength(self, maxlength: &'a str) -> Self {
+        Input {
+            maxlength: Some(maxlength),
+            ..self
+        }
+    }
+}
+
+impl Display for Input<'_> {
+    /// A labelled input with its hint and error, wired for screen readers.
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name;
+        fn present(v: Option<&str>) -> Option<&str> {
+            v.filter(|v| !v.is_empty())
+        }
+        let error = present(self.error);
+        let hint = present(self.hint);
+        out.write_str(if error.is_some() {
+            "<div class=\"field invalid\">\n"
+        } else {
+            "<div class=\"field\">\n"
+        })?;
+        out.write_str("<label for=\"f-")?;
+        write_escaped(out, name)?;
+        out.write_str("\">")?;
+        write_escaped(out, self.label)?;
+        if !self.required {
+            out.write_str(r#" <span class="optional">(optional)</span>"#)?;
+        }
+        out.write_str("</label>\n<input id=\"f-")?;
+        write_escaped(out, name)?;
+        out.write_str("\" name=\"")?;
+        write_escaped(out, name)?;
+        out.write_str("\" type=\"")?;
+        write_escaped(out, self.kind)?;
+        out.write_char('"')?;
+        for (attribute, value) in [
+            ("value", self.value),
+            ("autocomplete", self.autocomplete),
+            ("inputmode", self.inputmode),
+            ("minlength", self.minlength),
+            ("maxlength", self.maxlength),
+        ] {
+            if let Some(value) = present(value) {
+                write!(out, " {attribute}=\"")?;
+                write_escaped(out, value)?;
+                out.write_char('"')?;
+            }
+        }
+        if self.required {
+            out.write_str(" required")?;
+        }
+        if self.autofocus || error.is_some() {
+            out.write_str(" autofocus")?;
+        }
+        if error.is_some() {
+            out.write_str(r#" aria-invalid="true""#)?;
+        }
+        if hint.is_some() || error.is_some() {
+            out.write_str(" aria-describedby=\"")?;
+            if hint.is_some() {
+                out.write_str("h-")?;
+                write_escaped(out, name)?;
+            }
+            if hint.is_some() && error.is_some() {
+                out.write_char(' ')?;
+            }
+            if error.is_some() {
+                out.write_str("e-")?;
+                write_escaped(out, name)?;
+            }
+            out.write_char('"')?;
+        }
+        out.write_char('>')?;
+        if let Some(hint) = hint {
+            out.write_str("<div class=\"hint\" id=\"h-")?;
+            write_escaped(out, name)?;
+            out.write_str("\">")?;
+            write_escaped(out, hint)?;
+            out.write_str("</div>")?;
+        }
+        if let Some(error) = error {
+            out.write_str("<p class=\"field-error\" id=\"e-")?;
+            write_escaped(out, name)?;
+            out.write_str("\">")?;
+            write_escaped(out, error)?;
+            out.write_str("</p>")?;
+        }
+        out.write_str("\n</div>")
+    }
+}
+
+/// The global `f` of the template pages: the same pieces, from template values.
 #[derive(Debug)]
 pub struct Fields;
 
@@ -24,40 +243,65 @@ impl Object for Fields {
         method: &str,
         args: &[Value],
     ) -> Result<Value, Error> {
-        let mut html = String::with_capacity(512);
-        match method {
+        let html = match method {
             "hidden" => {
                 let (csrf_token, redirect_url): (Value, Option<Value>) = from_args(args)?;
-                hidden(&mut html, &csrf_token, redirect_url.as_ref())
+                let redirect_url = redirect_url.filter(Value::is_true).map(|u| text(&u));
+                Hidden {
+                    csrf_token: &text(&csrf_token),
+                    redirect_url: redirect_url.as_deref(),
+                }
+                .to_string()
             }
             "input" => {
                 let (errors, name, label, kwargs): (Value, String, Value, Kwargs) =
                     from_args(args)?;
-                let error = errors.get_item(&Value::from(name.as_str()))?;
-                let opt = |key: &str| -> Result<Value, Error> {
-                    Ok(kwargs.get::<Option<Value>>(key)?.unwrap_or_default())
+                let error = given(&errors.get_item(&Value::from(name.as_str()))?);
+                let opt = |key: &str| -> Result<Option<String>, Error> {
+                    Ok(kwargs.get::<Option<Value>>(key)?.as_ref().and_then(given))
                 };
+                let label = text(&label);
+                // Given (even as none) a keyword decides; left out, the default applies.
+                let kind = passed(&kwargs, "type")?.map(|k| text(&k));
+                let required = passed(&kwargs, "required")?.is_none_or(|r| r.is_true());
+                let [value, autocomplete, hint, inputmode, minlength, maxlength] = [
+                    "value",
+                    "autocomplete",
+                    "hint",
+                    "inputmode",
+                    "minlength",
+                    "maxlength",
+                ]
+                .map(opt);
+                let [value, autocomplete, hint, inputmode, minlength, maxlength] = [
+                    value?,
+                    autocomplete?,
+                    hint?,
+                    inputmode?,
+                    minlength?,
+                    maxlength?,
+                ];
                 let field = Input {
                     name: &name,
                     label: &label,
-                    kind: passed(&kwargs, "type")?,
-                    value: opt("value")?,
-                    autocomplete: opt("autocomplete")?,
-                    // Given (even as none) it decides; left out, the field is required.
-                    required: passed(&kwargs, "required")?.is_none_or(|r| r.is_true()),
-                    hint: opt("hint")?,
-                    inputmode: opt("inputmode")?,
-                    autofocus: opt("autofocus")?.is_true(),
-                    minlength: opt("minlength")?,
-                    maxlength: opt("maxlength")?,
-                    error,
+                    kind: kind.as_deref().unwrap_or("text"),
+                    value: value.as_deref(),
+                    autocomplete: autocomplete.as_deref(),
+                    required,
+                    hint: hint.as_deref(),
+                    inputmode: inputmode.as_deref(),
+                    autofocus: kwargs
+                        .get::<Option<Value>>("autofocus")?
+                        .is_some_and(|a| a.is_true()),
+                    minlength: minlength.as_deref(),
+                    maxlength: maxlength.as_deref(),
+                    error: error.as_deref(),
                 };
                 kwargs.assert_all_used()?;
-                field.write(&mut html)
+                field.to_string()
             }
             _ => return Err(Error::from(ErrorKind::UnknownMethod)),
-        }
-        .map_err(|_| Error::new(ErrorKind::WriteFailure, "could not write a form field"))?;
+        };
         Ok(Value::from_safe_string(html))
     }
 }
@@ -71,129 +315,17 @@ fn passed(kwargs: &Kwargs, key: &str) -> Result<Option<Value>, Error> {
     }
 }
 
-/// The CSRF token and, when there is one, the redirect URL the page carries on.
-fn hidden(out: &mut String, csrf_token: &Value, redirect_url: Option<&Value>) -> std::fmt::Result {
-    out.push_str(r#"<input type="hidden" name="csrf_token" value=""#);
-    text(out, csrf_token)?;
-    out.push_str(r#"">"#);
-    if let Some(url) = redirect_url.filter(|u| u.is_true()) {
-        out.push_str(r#"<input type="hidden" name="redirect_url" value=""#);
-        text(out, url)?;
-        out.push_str(r#"">"#);
-    }
-    Ok(())
-}
-
-struct Input<'a> {
-    name: &'a str,
-    label: &'a Value,
-    kind: Option<Value>,
-    value: Value,
-    autocomplete: Value,
-    required: bool,
-    hint: Value,
-    inputmode: Value,
-    autofocus: bool,
-    minlength: Value,
-    maxlength: Value,
-    /// The error shown next to the field, if any.
-    error: Value,
-}
-
-impl Input<'_> {
-    /// A labelled input with its hint and error, wired for screen readers.
-    fn write(&self, out: &mut String) -> std::fmt::Result {
-        let name = self.name;
-        let invalid = self.error.is_true();
-        let hint = self.hint.is_true();
-        out.push_str(if invalid {
-            "<div class=\"field invalid\">\n"
-        } else {
-            "<div class=\"field\">\n"
-        });
-        out.push_str("<label for=\"f-");
-        write_escaped(out, name)?;
-        out.push_str("\">");
-        text(out, self.label)?;
-        if !self.required {
-            out.push_str(r#" <span class="optional">(optional)</span>"#);
-        }
-        out.push_str("</label>\n<input id=\"f-");
-        write_escaped(out, name)?;
-        out.push_str("\" name=\"");
-        write_escaped(out, name)?;
-        out.push_str("\" type=\"");
-        match &self.kind {
-            Some(kind) => text(out, kind)?,
-            None => out.push_str("text"),
-        }
-        out.push('"');
-        for (attribute, value) in [
-            ("value", &self.value),
-            ("autocomplete", &self.autocomplete),
-            ("inputmode", &self.inputmode),
-            ("minlength", &self.minlength),
-            ("maxlength", &self.maxlength),
-        ] {
-            if value.is_true() {
-                write!(out, " {attribute}=\"")?;
-                text(out, value)?;
-                out.push('"');
-            }
-        }
-        if self.required {
-            out.push_str(" required");
-        }
-        if self.autofocus || invalid {
-            out.push_str(" autofocus");
-        }
-        if invalid {
-            out.push_str(r#" aria-invalid="true""#);
-        }
-        if hint || invalid {
-            out.push_str(" aria-describedby=\"");
-            if hint {
-                out.push_str("h-");
-                write_escaped(out, name)?;
-            }
-            if hint && invalid {
-                out.push(' ');
-            }
-            if invalid {
-                out.push_str("e-");
-                write_escaped(out, name)?;
-            }
-            out.push('"');
-        }
-        out.push('>');
-        if hint {
-            out.push_str("<div class=\"hint\" id=\"h-");
-            write_escaped(out, name)?;
-            out.push_str("\">");
-            text(out, &self.hint)?;
-            out.push_str("</div>");
-        }
-        if invalid {
-            out.push_str("<p class=\"field-error\" id=\"e-");
-            write_escaped(out, name)?;
-            out.push_str("\">");
-            text(out, &self.error)?;
-            out.push_str("</p>");
-        }
-        out.push_str("\n</div>");
-        Ok(())
+/// A template value as text (escaped when written).
+fn text(value: &Value) -> String {
+    match value.as_str() {
+        Some(s) => s.to_string(),
+        None => value.to_string(),
     }
 }
 
-/// A template value as page text: escaped unless already safe HTML.
-fn text(out: &mut String, value: &Value) -> std::fmt::Result {
-    if value.is_safe() {
-        write!(out, "{value}")
-    } else if let Some(s) = value.as_str() {
-        write_escaped(out, s)
-    } else {
-        write_escaped(out, &value.to_string())
-    }
+/// A template value's text when it is true (given, non-empty, non-zero).
+fn given(value: &Value) -> Option<String> {
+    value.is_true().then(|| text(value))
 }
 
 #[cfg(test)]

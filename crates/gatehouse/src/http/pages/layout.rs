@@ -1,8 +1,14 @@
-//! The page templates (minijinja, compiled into the binary) and how a view becomes a
-//! response: the frame with the instance's name, logo and colour, the CSRF token, the
-//! error (next to its field when the form has one, else above the form) and a notice.
+//! How a view becomes a response: the frame every page shares (a compiled template:
+//! the instance's name, logo and colour, the heading, the error when it is not about a
+//! field, a notice) around the page's body. A body is either a minijinja template
+//! (embedded in the binary) or a compiled one ([`CompiledBody`]: the pages with the
+//! most to render, where interpreting the template was most of a request's cost). Both
+//! get the CSRF token, the redirect URL carried on, and the error about one of their
+//! fields to show beside it.
 
 use std::sync::OnceLock;
+
+use askama::Template;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
@@ -18,13 +24,14 @@ use super::assets;
 use super::messages;
 use super::request::Page;
 
+use super::fields::Form;
+
+/// The bodies rendered by minijinja.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("templates/base.html")),
     ("error.html", include_str!("templates/error.html")),
     ("sign_in.html", include_str!("templates/sign_in.html")),
     ("sign_up.html", include_str!("templates/sign_up.html")),
     ("verify.html", include_str!("templates/verify.html")),
-    ("user.html", include_str!("templates/user.html")),
     ("mfa.html", include_str!("templates/mfa.html")),
     ("sign_out.html", include_str!("templates/sign_out.html")),
 ];
@@ -44,13 +51,56 @@ fn env() -> &'static Environment<'static> {
     })
 }
 
+/// The frame around every page's body.
+#[derive(Template)]
+#[template(path = "frame.html")]
+struct Frame<'a> {
+    app_name: &'a str,
+    logo_url: Option<String>,
+    theme_css: String,
+    css_url: String,
+    js_url: String,
+    heading: &'a str,
+    subheading: Option<&'a str>,
+    /// The error when it is not about a field of the form shown.
+    error: Option<&'a str>,
+    notice: Option<&'a str>,
+    wide: bool,
+    refresh: Option<u32>,
+    content: &'a str,
+}
+
+/// Escapes `& < > " '` as the minijinja pages and the emails do, so every page reads
+/// the same whichever engine wrote it.
+#[derive(Clone, Copy)]
+pub struct HtmlEscaper;
+
+impl askama::filters::Escaper for HtmlEscaper {
+    fn write_escaped_str<W: std::fmt::Write>(&self, mut dest: W, text: &str) -> std::fmt::Result {
+        crate::delivery::templates::write_escaped(&mut dest, text)
+    }
+}
+
+/// A page body rendered by a compiled template, given the request's form pieces.
+pub trait CompiledBody: Send {
+    fn render(&self, form: &Form<'_>) -> askama::Result<String>;
+}
+
+/// What renders a page's body.
+pub enum Body {
+    /// A minijinja template with the page's values under `page`.
+    Template {
+        name: &'static str,
+        data: Map<String, Value>,
+    },
+    Compiled(Box<dyn CompiledBody>),
+}
+
 /// One page to render.
 pub struct View {
-    pub template: &'static str,
+    pub body: Body,
     pub heading: String,
     pub subheading: Option<String>,
-    /// The page's own values.
-    pub data: Map<String, Value>,
     pub error: Option<Error>,
     /// The fields of the form shown, so an error about one goes next to it.
     pub fields: Vec<&'static str>,
@@ -63,12 +113,27 @@ pub struct View {
 }
 
 impl View {
+    /// A page whose body is the minijinja template `template`.
     pub fn new(template: &'static str, heading: impl Into<String>) -> View {
+        View::with_body(
+            Body::Template {
+                name: template,
+                data: Map::new(),
+            },
+            heading,
+        )
+    }
+
+    /// A page whose body is a compiled template.
+    pub fn compiled(body: impl CompiledBody + 'static, heading: impl Into<String>) -> View {
+        View::with_body(Body::Compiled(Box::new(body)), heading)
+    }
+
+    fn with_body(body: Body, heading: impl Into<String>) -> View {
         View {
-            template,
+            body,
             heading: heading.into(),
             subheading: None,
-            data: Map::new(),
             error: None,
             fields: Vec::new(),
             notice: None,
@@ -83,11 +148,14 @@ impl View {
         self
     }
 
+    /// A value of a template body (`page.<key>`); compiled bodies carry their own.
     pub fn set(mut self, key: &str, value: impl serde::Serialize) -> View {
-        self.data.insert(
-            key.to_string(),
-            serde_json::to_value(value).unwrap_or(Value::Null),
-        );
+        if let Body::Template { data, .. } = &mut self.body {
+            data.insert(
+                key.to_string(),
+                serde_json::to_value(value).unwrap_or(Value::Null),
+            );
+        }
         self
     }
 
@@ -152,40 +220,7 @@ fn is_light(hex: &str) -> bool {
 
 /// Renders `view` for `page` (no cookies: the caller adds them).
 pub fn render(app: &App, page: &Page, view: View) -> Response {
-    let config = &app.config;
-    let mut errors = Map::new();
-    let mut general = None;
-    if let Some(e) = &view.error {
-        let text = messages::describe(e);
-        match e.param_name.as_deref().filter(|p| view.fields.contains(p)) {
-            Some(param) => {
-                errors.insert(param.to_string(), json!(text));
-            }
-            None => general = Some(text),
-        }
-    }
-    let ctx = json!({
-        "app_name": config.application_name,
-        "logo_url": config.pages.logo_url.as_deref().map(|l| config.page_url(l)),
-        "theme_css": theme_css(config),
-        "css_url": assets::css_url(),
-        "js_url": assets::pages_js_url(),
-        "heading": view.heading,
-        "subheading": view.subheading,
-        "error": general,
-        "errors": errors,
-        "notice": view.notice,
-        "wide": view.wide,
-        "refresh": view.refresh,
-        "csrf_token": page.csrf.field(app),
-        "redirect_url": page.redirect_url,
-        "sign_up_open": matches!(config.auth.sign_up, crate::config::SignUpMode::Public),
-        "page": view.data,
-    });
-    let html = env()
-        .get_template(view.template)
-        .and_then(|t| t.render(minijinja::Value::from_serialize(&ctx)));
-    match html {
+    match render_html(app, page, &view) {
         Ok(html) => {
             let mut r = (view.status, html).into_response();
             r.headers_mut().insert(
@@ -195,7 +230,11 @@ pub fn render(app: &App, page: &Page, view: View) -> Response {
             r
         }
         Err(e) => {
-            tracing::error!(error = %e, template = view.template, "a page template failed");
+            let template = match &view.body {
+                Body::Template { name, .. } => name,
+                Body::Compiled(_) => "compiled",
+            };
+            tracing::error!(error = %e, template, "a page template failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 [(CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -204,6 +243,74 @@ pub fn render(app: &App, page: &Page, view: View) -> Response {
                 .into_response()
         }
     }
+}
+
+fn render_html(app: &App, page: &Page, view: &View) -> Result<String, String> {
+    let config = &app.config;
+    let described = view.error.as_ref().map(|e| (e, messages::describe(e)));
+    // Next to its field when the form shown has it, else above the form.
+    let field_error = described.as_ref().and_then(|(e, text)| {
+        e.param_name
+            .as_deref()
+            .and_then(|p| view.fields.iter().find(|f| **f == p))
+            .map(|field| (*field, text.as_str()))
+    });
+    let general = match field_error {
+        Some(_) => None,
+        None => described.as_ref().map(|(_, text)| text.as_str()),
+    };
+    let csrf_token = page.csrf.field(app);
+    let form = Form {
+        csrf_token: &csrf_token,
+        redirect_url: page.redirect_url.as_deref(),
+        field_error,
+    };
+    let content = match &view.body {
+        Body::Template { name, data } => {
+            render_template(config, name, data, &form).map_err(|e| e.to_string())?
+        }
+        Body::Compiled(body) => body.render(&form).map_err(|e| e.to_string())?,
+    };
+    Frame {
+        app_name: &config.application_name,
+        logo_url: config.pages.logo_url.as_deref().map(|l| config.page_url(l)),
+        theme_css: theme_css(config),
+        css_url: assets::css_url(),
+        js_url: assets::pages_js_url(),
+        heading: &view.heading,
+        subheading: view.subheading.as_deref(),
+        error: general,
+        notice: view.notice.as_deref(),
+        wide: view.wide,
+        refresh: view.refresh,
+        content: &content,
+    }
+    .render()
+    .map_err(|e| e.to_string())
+}
+
+/// A minijinja body: the page's values under `page`, the form pieces, and whether
+/// anyone may sign up (for the "no account?" link).
+fn render_template(
+    config: &Config,
+    name: &str,
+    data: &Map<String, Value>,
+    form: &Form<'_>,
+) -> Result<String, minijinja::Error> {
+    let mut errors = Map::new();
+    if let Some((field, text)) = form.field_error {
+        errors.insert(field.to_string(), json!(text));
+    }
+    let ctx = json!({
+        "errors": errors,
+        "csrf_token": form.csrf_token,
+        "redirect_url": form.redirect_url,
+        "sign_up_open": matches!(config.auth.sign_up, crate::config::SignUpMode::Public),
+        "page": data,
+    });
+    env()
+        .get_template(name)
+        .and_then(|t| t.render(minijinja::Value::from_serialize(&ctx)))
 }
 
 #[cfg(test)]

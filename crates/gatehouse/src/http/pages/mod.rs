@@ -5,6 +5,7 @@
 //! headers), `messages` (domain errors as sentences) and `assets` (CSS, the pages'
 //! script and `gatehouse.js`). Forms work without JavaScript; the script only enhances.
 
+mod account;
 mod assets;
 mod csrf;
 mod fields;

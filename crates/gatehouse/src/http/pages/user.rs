@@ -7,11 +7,10 @@
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::app::AppRef;
 use crate::config::IdentifierKind;
-use crate::domain::model::Session;
+use crate::domain::model::{Identifier, Session};
 use crate::domain::user_agent::Activity;
 use crate::domain::user_identifiers::{self, Kind};
 use crate::domain::users::{self, UpdateUser};
@@ -19,8 +18,8 @@ use crate::domain::{mfa, policy, sessions};
 use crate::error::Error;
 use crate::http::extract::SignedIn;
 use crate::http::frontend::me_identifiers;
-use crate::http::render;
 
+use super::account;
 use super::layout::View;
 use super::request::{Page, PagePost};
 
@@ -74,42 +73,14 @@ async fn user_view(
     verify_id: Option<String>,
 ) -> Response {
     let c = &app.config;
-    let json = render::user(app, &me.user, false);
-    let identifiers = |key: &str, field: &str, primary: &Value| -> Vec<Value> {
-        json[key]
-            .as_array()
-            .map(|list| {
-                list.iter()
-                    .map(|i| {
-                        let status = i["verification"]["status"].as_str().unwrap_or("");
-                        json!({
-                            "id": i["id"],
-                            "value": i[field],
-                            "verified": status == "verified",
-                            "primary": &i["id"] == primary,
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let emails = identifiers(
-        "email_addresses",
-        "email_address",
-        &json["primary_email_address_id"],
-    );
-    let phones = identifiers(
-        "phone_numbers",
-        "phone_number",
-        &json["primary_phone_number_id"],
-    );
+    let user = &me.user.user;
     let devices = match devices(app, me).await {
         Ok(d) => d,
         Err(e) => return page.render(app, View::error_page(e)).await,
     };
     let recent = app.now() - me.session.first_factor_at <= mfa::REVERIFY_WINDOW_MS;
     let must_enroll = mfa::require_enrolled(app, &me.user).is_err();
-    let name = [&me.user.user.first_name, &me.user.user.last_name]
+    let name = [&user.first_name, &user.last_name]
         .into_iter()
         .flatten()
         .cloned()
@@ -119,7 +90,7 @@ async fn user_view(
         me.user
             .primary_email()
             .map(|e| e.value.clone())
-            .or_else(|| me.user.user.username.clone())
+            .or_else(|| user.username.clone())
             .unwrap_or_default()
     } else {
         name
@@ -129,7 +100,7 @@ async fn user_view(
     } else {
         notice
     };
-    let needs_reverify = !recent && me.user.user.password_enabled();
+    let needs_reverify = !recent && user.password_enabled();
     let passwords = policy::first_factor_enabled(app, policy::PASSWORD);
     let username_enabled = c.auth.identifiers.contains(&IdentifierKind::Username);
     // The fields on the page now, so an error about one shows next to it.
@@ -139,10 +110,7 @@ async fn user_view(
         (Kind::Email.allowed(app), "email_address"),
         (Kind::Phone.allowed(app), "phone_number"),
         (verify_id.is_some(), "code"),
-        (
-            passwords && me.user.user.password_enabled(),
-            "current_password",
-        ),
+        (passwords && user.password_enabled(), "current_password"),
         (passwords, "new_password"),
         (needs_reverify, "password"),
     ] {
@@ -150,26 +118,38 @@ async fn user_view(
             fields.push(field);
         }
     }
-    let mut view = View::new("user.html", "Your account")
+    let identifiers = |kind: Kind, list: Vec<&Identifier>| {
+        let items = list
+            .into_iter()
+            .map(|i| account::Identifier {
+                id: i.id.clone(),
+                value: i.value.clone(),
+                verified: i.is_verified(),
+                primary: me.user.is_primary(i),
+                verifying: !i.is_verified() && verify_id.as_deref() == Some(i.id.as_str()),
+                code_label: format!("Code sent to {}", i.value),
+            })
+            .collect();
+        account::IdentifierGroup::new(kind, kind.allowed(app), items)
+    };
+    let body = account::AccountPage {
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        username: user.username.clone(),
+        username_enabled,
+        emails: identifiers(Kind::Email, me.user.emails().collect()),
+        phones: identifiers(Kind::Phone, me.user.phones().collect()),
+        password_enabled: user.password_enabled(),
+        passwords_allowed: passwords,
+        totp_allowed: policy::second_factor_enabled(app, "totp"),
+        totp_enabled: user.totp_enabled(),
+        backup_code_enabled: user.backup_code_enabled(),
+        needs_reverify,
+        devices,
+        allow_delete: c.pages.allow_delete_account,
+    };
+    let mut view = View::compiled(body, "Your account")
         .sub(format!("Signed in as {shown_as}"))
-        .set("first_name", &me.user.user.first_name)
-        .set("last_name", &me.user.user.last_name)
-        .set("username", &me.user.user.username)
-        .set("username_enabled", username_enabled)
-        .set("emails", emails)
-        .set("emails_enabled", Kind::Email.allowed(app))
-        .set("phones", phones)
-        .set("phones_enabled", Kind::Phone.allowed(app))
-        .set("verify_id", &verify_id)
-        .set("password_enabled", &json["password_enabled"])
-        .set("passwords_allowed", passwords)
-        .set("totp_allowed", policy::second_factor_enabled(app, "totp"))
-        .set("totp_enabled", &json["totp_enabled"])
-        .set("backup_code_enabled", &json["backup_code_enabled"])
-        .set("needs_reverify", needs_reverify)
-        .set("must_enroll", must_enroll)
-        .set("devices", devices)
-        .set("allow_delete", c.pages.allow_delete_account)
         .fields(&fields)
         .notice(notice)
         .maybe_error(error);
@@ -178,7 +158,7 @@ async fn user_view(
 }
 
 /// The user's active sessions, this one first, as the device list shows them.
-async fn devices(app: &AppRef, me: &SignedIn) -> Result<Vec<Value>, Error> {
+async fn devices(app: &AppRef, me: &SignedIn) -> Result<Vec<account::Device>, Error> {
     let now = app.now();
     let mut list: Vec<Session> = app
         .store
@@ -189,7 +169,7 @@ async fn devices(app: &AppRef, me: &SignedIn) -> Result<Vec<Value>, Error> {
         .collect();
     list.sort_by_key(|s| (s.id != me.session.id, -s.last_active_at));
     Ok(list
-        .iter()
+        .into_iter()
         .map(|s| {
             let a: Activity = serde_json::from_str(&s.latest_activity).unwrap_or_default();
             let browser = match (&a.browser_name, &a.browser_version) {
@@ -197,16 +177,15 @@ async fn devices(app: &AppRef, me: &SignedIn) -> Result<Vec<Value>, Error> {
                 (Some(n), None) => n.clone(),
                 _ => "Unknown browser".into(),
             };
-            json!({
-                "id": s.id,
-                "current": s.id == me.session.id,
-                "browser": browser,
-                "os": a.os_name.unwrap_or_else(|| "unknown system".into()),
-                "mobile": a.is_mobile,
-                "ip": a.ip_address,
-                "last_active": ago(now - s.last_active_at),
-                "signed_in": ago(now - s.created_at),
-            })
+            account::Device {
+                current: s.id == me.session.id,
+                browser,
+                os: a.os_name.unwrap_or_else(|| "unknown system".into()),
+                ip: a.ip_address,
+                last_active: ago(now - s.last_active_at),
+                signed_in: ago(now - s.created_at),
+                id: s.id,
+            }
         })
         .collect())
 }
