@@ -8,6 +8,7 @@
 //! macro call is interpreted with its own frame on every use, and the account page makes
 //! twenty of them. Values are escaped like everything else on the pages.
 
+use std::borrow::Borrow;
 use std::fmt::{self, Display, Write as _};
 use std::sync::Arc;
 
@@ -122,6 +123,28 @@ impl<'a> Input<'a> {
     pub fn optional(self) -> Self {
         Input {
             required: false,
+            ..self
+        }
+    }
+
+    /// (A template passes its fields by reference.)
+    pub fn required(self, required: impl Borrow<bool>) -> Self {
+        Input {
+            required: *required.borrow(),
+            ..self
+        }
+    }
+
+    pub fn hint(self, hint: &'a str) -> Self {
+        Input {
+            hint: Some(hint),
+            ..self
+        }
+    }
+
+    pub fn minlength(self, minlength: &'a str) -> Self {
+        Input {
+            minlength: Some(minlength),
             ..self
         }
     }
@@ -404,6 +427,79 @@ mod tests {
             );
             let new = render(&mut with_fields, &format!("{{{{ {call} }}}}"), &ctx);
             assert_eq!(new, old, "{call}");
+        }
+    }
+
+    /// The compiled pages' builder writes what the template pages' `f` writes.
+    #[test]
+    fn the_builder_writes_what_the_template_global_writes() {
+        let mut env = Environment::new();
+        env.set_formatter(crate::delivery::templates::html_formatter);
+        env.add_global("f", minijinja::Value::from_object(super::Fields));
+        let ctx = serde_json::json!({
+            "errors": {"code": "That code is <wrong> & \"old\""},
+            "csrf": "tok'en<>", "redirect": "https://app.test/a?b=1&c=\"2\"",
+        });
+        let form = super::Form {
+            csrf_token: "tok'en<>",
+            redirect_url: Some("https://app.test/a?b=1&c=\"2\""),
+            field_error: Some(("code", "That code is <wrong> & \"old\"")),
+        };
+        let no_redirect = super::Form {
+            redirect_url: None,
+            field_error: None,
+            ..form
+        };
+        let cases: [(&str, String); 7] = [
+            ("f.hidden(csrf, redirect)", form.hidden().to_string()),
+            ("f.hidden(csrf, none)", no_redirect.hidden().to_string()),
+            (
+                r#"f.input(errors, "code", "Code", inputmode="numeric", autocomplete="one-time-code", autofocus=true, maxlength="6")"#,
+                form.input("code", "Code")
+                    .inputmode("numeric")
+                    .autocomplete("one-time-code")
+                    .autofocus()
+                    .maxlength("6")
+                    .to_string(),
+            ),
+            (
+                r#"f.input(errors, "first_name", "First name", value="Ada & 'Bob'", autocomplete="given-name", required=false)"#,
+                form.input("first_name", "First name")
+                    .value(Some("Ada & 'Bob'"))
+                    .autocomplete("given-name")
+                    .optional()
+                    .to_string(),
+            ),
+            (
+                r#"f.input(errors, "password", "Password", type="password", hint="At least <8>", minlength="8", maxlength="256")"#,
+                form.input("password", "Password")
+                    .kind("password")
+                    .hint("At least <8>")
+                    .minlength("8")
+                    .maxlength("256")
+                    .to_string(),
+            ),
+            (
+                r#"f.input(errors, "phone_number", "Phone", type="tel", value=none, required=false)"#,
+                form.input("phone_number", "Phone")
+                    .kind("tel")
+                    .value(None)
+                    .required(false)
+                    .to_string(),
+            ),
+            (
+                r#"f.input(errors, "code", "Code", hint="A hint")"#,
+                form.input("code", "Code").hint("A hint").to_string(),
+            ),
+        ];
+        for (call, built) in cases {
+            let source = format!("{{{{ {call} }}}}");
+            env.add_template_owned("call.html", source).unwrap();
+            let rendered = env
+                .get_template("call.html")
+                .and_then(|t| t.render(minijinja::Value::from_serialize(&ctx)))
+                .unwrap();
+            assert_eq!(built, rendered, "{call}");
         }
     }
 

@@ -28,12 +28,9 @@ use super::fields::Form;
 
 /// The bodies rendered by minijinja.
 const TEMPLATES: &[(&str, &str)] = &[
-    ("error.html", include_str!("templates/error.html")),
     ("sign_in.html", include_str!("templates/sign_in.html")),
-    ("sign_up.html", include_str!("templates/sign_up.html")),
     ("verify.html", include_str!("templates/verify.html")),
     ("mfa.html", include_str!("templates/mfa.html")),
-    ("sign_out.html", include_str!("templates/sign_out.html")),
 ];
 
 fn env() -> &'static Environment<'static> {
@@ -49,6 +46,17 @@ fn env() -> &'static Environment<'static> {
         }
         env
     })
+}
+
+/// Under an error page's message: the way back.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorActions;
+
+impl CompiledBody for ErrorActions {
+    fn render(&self, _form: &Form<'_>) -> askama::Result<String> {
+        Template::render(self)
+    }
 }
 
 /// The frame around every page's body.
@@ -185,7 +193,7 @@ impl View {
 
     /// A page that only explains what went wrong.
     pub fn error_page(e: Error) -> View {
-        View::new("error.html", messages::heading(&e)).error(e)
+        View::compiled(ErrorActions, messages::heading(&e)).error(e)
     }
 }
 

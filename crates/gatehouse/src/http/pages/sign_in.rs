@@ -7,7 +7,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::app::{App, AppRef};
@@ -614,15 +614,20 @@ async fn identifier_view(
 
 /// "Continue with …" links, one per provider the environment lists (a new account is
 /// signed up on the way back, see `back_from_provider`).
-pub(super) async fn social_links(app: &AppRef, page: &Page) -> Vec<Value> {
+/// A "Continue with …" button.
+#[derive(Serialize)]
+pub struct SocialLink {
+    pub name: String,
+    pub url: String,
+}
+
+pub(super) async fn social_links(app: &AppRef, page: &Page) -> Vec<SocialLink> {
     social_providers(app)
         .await
         .into_iter()
-        .map(|(strategy, name)| {
-            json!({
-                "name": name,
-                "url": page.with_redirect(&format!("/sign-in/social?strategy={strategy}")),
-            })
+        .map(|(strategy, name)| SocialLink {
+            name,
+            url: page.with_redirect(&format!("/sign-in/social?strategy={strategy}")),
         })
         .collect()
 }

@@ -2,6 +2,7 @@
 //! form that ends every session of this browser, then goes to `redirect_url` or
 //! `[pages] after_sign_out_url`.
 
+use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
@@ -9,7 +10,8 @@ use serde::Deserialize;
 use crate::app::AppRef;
 use crate::domain::sessions;
 
-use super::layout::View;
+use super::fields::Form;
+use super::layout::{CompiledBody, View};
 use super::request::{Page, PagePost};
 
 pub async fn show(State(app): State<AppRef>, page: Page) -> Response {
@@ -17,7 +19,7 @@ pub async fn show(State(app): State<AppRef>, page: Page) -> Response {
         let target = page.destination(&app, &app.config.pages.after_sign_out_url);
         return page.see_other(&app, &target).await;
     }
-    let view = View::new("sign_out.html", "Sign out").sub(format!(
+    let view = View::compiled(Confirm, "Sign out").sub(format!(
         "Sign out of {} on this device?",
         app.config.application_name
     ));
@@ -38,4 +40,19 @@ pub async fn sign_out(
     }
     let target = page.destination(&app, &app.config.pages.after_sign_out_url);
     page.see_other(&app, &target).await
+}
+
+/// The confirmation: a form, so that only a deliberate click signs out.
+struct Confirm;
+
+#[derive(Template)]
+#[template(path = "sign_out.html")]
+struct ConfirmBody<'a> {
+    f: &'a Form<'a>,
+}
+
+impl CompiledBody for Confirm {
+    fn render(&self, form: &Form<'_>) -> askama::Result<String> {
+        ConfirmBody { f: form }.render()
+    }
 }

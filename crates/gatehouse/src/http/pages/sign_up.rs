@@ -2,10 +2,11 @@
 //! the password), then a code for each address that must be verified. The same sign-up
 //! flow as `POST /v1/client/sign_ups`.
 
+use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::app::AppRef;
 use crate::config::{IdentifierKind, SignUpMode};
@@ -15,9 +16,10 @@ use crate::domain::sign_up::{self, SignUpParams};
 use crate::error::Error;
 use crate::http::render;
 
-use super::layout::View;
+use super::fields;
+use super::layout::{CompiledBody, View};
 use super::request::{Page, PagePost};
-use super::sign_in::{password_hint, social_links};
+use super::sign_in::{password_hint, social_links, SocialLink};
 
 const FIELDS: &[&str] = &[
     "email_address",
@@ -46,7 +48,7 @@ pub async fn show(State(app): State<AppRef>, mut page: Page) -> Response {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, Clone)]
 pub struct Form {
     email_address: Option<String>,
     phone_number: Option<String>,
@@ -218,15 +220,16 @@ async fn verify_view(
     } else {
         "emailed"
     };
-    let view = View::new("sign_up.html", heading)
+    let body = VerifyStep {
+        attempt: a.id.clone(),
+        strategy: strategy.to_string(),
+        start_over_url: page.with_redirect("/sign-up"),
+    };
+    let view = View::compiled(body, heading)
         .sub(format!(
             "We {how} a 6-digit code to {}. Enter it below.",
             to.unwrap_or_default()
         ))
-        .set("step", "verify")
-        .set("attempt", &a.id)
-        .set("strategy", strategy)
-        .set("start_over_url", page.with_redirect("/sign-up"))
         .fields(&["code"])
         .maybe_error(error);
     page.render(app, view).await
@@ -255,37 +258,76 @@ async fn form_view(app: &AppRef, page: &Page, form: &Form, error: Option<Error>)
     let phone = kinds.contains(&IdentifierKind::PhoneNumber);
     let username = kinds.contains(&IdentifierKind::Username);
     let p = &c.auth.password;
-    let view = View::new("sign_up.html", "Create your account")
+    let body = FormStep {
+        social: social_links(app, page).await,
+        values: Form {
+            password: None,
+            ..form.clone()
+        },
+        email_address: email,
+        phone_number: phone,
+        // A phone number is optional when email is the primary identifier.
+        phone_required: phone && !email,
+        username,
+        username_required: !email && !phone,
+        password: policy::first_factor_enabled(app, policy::PASSWORD),
+        password_hint: password_hint(app),
+        min_length: p.min_length.to_string(),
+        max_length: p.max_length.to_string(),
+        sign_in_url: page.with_redirect("/sign-in"),
+    };
+    let view = View::compiled(body, "Create your account")
         .sub(format!("to continue to {}", c.application_name))
-        .set("step", "form")
-        .set(
-            "show",
-            json!({
-                "email_address": email,
-                "phone_number": phone,
-                // A phone number is optional when email is the primary identifier.
-                "phone_required": phone && !email,
-                "username": username,
-                "username_required": !email && !phone,
-                "password": policy::first_factor_enabled(app, policy::PASSWORD),
-            }),
-        )
-        .set(
-            "values",
-            json!({
-                "email_address": form.email_address,
-                "phone_number": form.phone_number,
-                "username": form.username,
-                "first_name": form.first_name,
-                "last_name": form.last_name,
-            }),
-        )
-        .set("social", social_links(app, page).await)
-        .set("password_hint", password_hint(app))
-        .set("min_length", p.min_length)
-        .set("max_length", p.max_length)
-        .set("sign_in_url", page.with_redirect("/sign-in"))
         .fields(FIELDS)
         .maybe_error(error);
     page.render(app, view).await
+}
+
+/// The sign-up form: the fields the instance asks for, filled in again after an error.
+#[derive(Template)]
+#[template(path = "sign_up_form.html")]
+struct FormBody<'a> {
+    p: &'a FormStep,
+    f: &'a fields::Form<'a>,
+}
+
+struct FormStep {
+    social: Vec<SocialLink>,
+    values: Form,
+    email_address: bool,
+    phone_number: bool,
+    phone_required: bool,
+    username: bool,
+    username_required: bool,
+    password: bool,
+    password_hint: String,
+    min_length: String,
+    max_length: String,
+    sign_in_url: String,
+}
+
+impl CompiledBody for FormStep {
+    fn render(&self, form: &fields::Form<'_>) -> askama::Result<String> {
+        FormBody { p: self, f: form }.render()
+    }
+}
+
+/// The code step: the code sent to the address being verified.
+#[derive(Template)]
+#[template(path = "sign_up_verify.html")]
+struct VerifyBody<'a> {
+    p: &'a VerifyStep,
+    f: &'a fields::Form<'a>,
+}
+
+struct VerifyStep {
+    attempt: String,
+    strategy: String,
+    start_over_url: String,
+}
+
+impl CompiledBody for VerifyStep {
+    fn render(&self, form: &fields::Form<'_>) -> askama::Result<String> {
+        VerifyBody { p: self, f: form }.render()
+    }
 }
