@@ -248,7 +248,8 @@ p99_of() {
 }
 
 # Each page, and GET /healthz, at the same constant rate on the same server: ROUNDS rounds
-# of (healthz, then every page), so a drifting machine moves both sides alike. The
+# of (healthz and every page, in a rotating order), so a drifting machine moves both sides
+# alike. The
 # median p99 over the rounds of each page is compared with that of /healthz.
 PAGE_NAMES=(sign-in sign-up verify user sign-out)
 pages_phase() {
@@ -273,9 +274,14 @@ pages_phase() {
   )
   curl -sf -o /dev/null -b "$signed_in" "$PUB/user" || die "GET /user failed for the signed-in client"
   oha_rate "$WORK/warm.csv" /sign-in
+  PAGE[healthz]="/healthz|"
+  local order=(healthz "${PAGE_NAMES[@]}") n i
+  n=${#order[@]}
   for r in $(seq "$ROUNDS"); do
-    oha_rate "$WORK/healthz.$r.csv" /healthz
-    for name in "${PAGE_NAMES[@]}"; do
+    # Each round starts one place further along, so something periodic on the machine
+    # does not land on the same page in every round (the median would keep it).
+    for i in $(seq 0 $((n - 1))); do
+      name=${order[$(((i + r - 1) % n))]}
       IFS='|' read -r path cookie <<<"${PAGE[$name]}"
       oha_rate "$WORK/$name.$r.csv" "$path" "$cookie"
     done
