@@ -1,13 +1,10 @@
 //! The account page's body (`/user`) as a compiled template: what it shows, as plain
 //! values, and the template that writes them. `user.rs` gathers the values.
 
-use askama::Template;
-
 use crate::domain::model::{KIND_EMAIL, KIND_PHONE};
 use crate::domain::user_identifiers::Kind;
 
-use super::fields::Form;
-use super::layout::CompiledBody;
+use super::layout::compiled_body;
 
 /// Everything the account page shows.
 pub struct AccountPage {
@@ -86,15 +83,4 @@ pub struct Device {
     pub signed_in: String,
 }
 
-#[derive(Template)]
-#[template(path = "account.html")]
-struct AccountBody<'a> {
-    p: &'a AccountPage,
-    f: &'a Form<'a>,
-}
-
-impl CompiledBody for AccountPage {
-    fn render(&self, form: &Form<'_>) -> askama::Result<String> {
-        AccountBody { p: self, f: form }.render()
-    }
-}
+compiled_body!(AccountPage, "account.html");

@@ -49,15 +49,8 @@ fn env() -> &'static Environment<'static> {
 }
 
 /// Under an error page's message: the way back.
-#[derive(Template)]
-#[template(path = "error.html")]
 struct ErrorActions;
-
-impl CompiledBody for ErrorActions {
-    fn render(&self, _form: &Form<'_>) -> askama::Result<String> {
-        Template::render(self)
-    }
-}
+compiled_body!(ErrorActions, "error.html");
 
 /// The frame around every page's body.
 #[derive(Template)]
@@ -93,6 +86,32 @@ impl askama::filters::Escaper for HtmlEscaper {
 pub trait CompiledBody: Send {
     fn render(&self, form: &Form<'_>) -> askama::Result<String>;
 }
+
+/// `compiled_body!(Type, "file.html")`: `Type` is rendered by the template `file.html`,
+/// which sees it as `p` and the request's form pieces as `f`.
+macro_rules! compiled_body {
+    ($page:ty, $path:literal) => {
+        const _: () = {
+            #[derive(askama::Template)]
+            #[template(path = $path)]
+            #[allow(dead_code)] // A template may use only one of the two.
+            struct Body<'a> {
+                p: &'a $page,
+                f: &'a $crate::http::pages::fields::Form<'a>,
+            }
+
+            impl $crate::http::pages::layout::CompiledBody for $page {
+                fn render(
+                    &self,
+                    form: &$crate::http::pages::fields::Form<'_>,
+                ) -> askama::Result<String> {
+                    askama::Template::render(&Body { p: self, f: form })
+                }
+            }
+        };
+    };
+}
+pub(super) use compiled_body;
 
 /// What renders a page's body.
 pub enum Body {
@@ -158,11 +177,14 @@ impl View {
 
     /// A value of a template body (`page.<key>`); compiled bodies carry their own.
     pub fn set(mut self, key: &str, value: impl serde::Serialize) -> View {
-        if let Body::Template { data, .. } = &mut self.body {
-            data.insert(
-                key.to_string(),
-                serde_json::to_value(value).unwrap_or(Value::Null),
-            );
+        match &mut self.body {
+            Body::Template { data, .. } => {
+                data.insert(
+                    key.to_string(),
+                    serde_json::to_value(value).unwrap_or(Value::Null),
+                );
+            }
+            Body::Compiled(_) => debug_assert!(false, "`{key}` set on a compiled page body"),
         }
         self
     }

@@ -2,7 +2,6 @@
 //! form that ends every session of this browser, then goes to `redirect_url` or
 //! `[pages] after_sign_out_url`.
 
-use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
@@ -10,8 +9,7 @@ use serde::Deserialize;
 use crate::app::AppRef;
 use crate::domain::sessions;
 
-use super::fields::Form;
-use super::layout::{CompiledBody, View};
+use super::layout::{compiled_body, View};
 use super::request::{Page, PagePost};
 
 pub async fn show(State(app): State<AppRef>, page: Page) -> Response {
@@ -44,15 +42,4 @@ pub async fn sign_out(
 
 /// The confirmation: a form, so that only a deliberate click signs out.
 struct Confirm;
-
-#[derive(Template)]
-#[template(path = "sign_out.html")]
-struct ConfirmBody<'a> {
-    f: &'a Form<'a>,
-}
-
-impl CompiledBody for Confirm {
-    fn render(&self, form: &Form<'_>) -> askama::Result<String> {
-        ConfirmBody { f: form }.render()
-    }
-}
+compiled_body!(Confirm, "sign_out.html");

@@ -2,7 +2,6 @@
 //! the password), then a code for each address that must be verified. The same sign-up
 //! flow as `POST /v1/client/sign_ups`.
 
-use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use serde::Deserialize;
@@ -16,8 +15,7 @@ use crate::domain::sign_up::{self, SignUpParams};
 use crate::error::Error;
 use crate::http::render;
 
-use super::fields;
-use super::layout::{CompiledBody, View};
+use super::layout::{compiled_body, View};
 use super::request::{Page, PagePost};
 use super::sign_in::{password_hint, social_links, SocialLink};
 
@@ -284,13 +282,6 @@ async fn form_view(app: &AppRef, page: &Page, form: &Form, error: Option<Error>)
 }
 
 /// The sign-up form: the fields the instance asks for, filled in again after an error.
-#[derive(Template)]
-#[template(path = "sign_up_form.html")]
-struct FormBody<'a> {
-    p: &'a FormStep,
-    f: &'a fields::Form<'a>,
-}
-
 struct FormStep {
     social: Vec<SocialLink>,
     values: Form,
@@ -306,28 +297,13 @@ struct FormStep {
     sign_in_url: String,
 }
 
-impl CompiledBody for FormStep {
-    fn render(&self, form: &fields::Form<'_>) -> askama::Result<String> {
-        FormBody { p: self, f: form }.render()
-    }
-}
+compiled_body!(FormStep, "sign_up_form.html");
 
 /// The code step: the code sent to the address being verified.
-#[derive(Template)]
-#[template(path = "sign_up_verify.html")]
-struct VerifyBody<'a> {
-    p: &'a VerifyStep,
-    f: &'a fields::Form<'a>,
-}
-
 struct VerifyStep {
     attempt: String,
     strategy: String,
     start_over_url: String,
 }
 
-impl CompiledBody for VerifyStep {
-    fn render(&self, form: &fields::Form<'_>) -> askama::Result<String> {
-        VerifyBody { p: self, f: form }.render()
-    }
-}
+compiled_body!(VerifyStep, "sign_up_verify.html");
