@@ -2308,6 +2308,7 @@ fn id_choice() -> impl Strategy<Value = IdChoice> {
         6 => Just(IdChoice::Real),
         1 => Just(IdChoice::Unknown),
         2 => any::<String>().prop_map(IdChoice::Text),
+        1 => prop::sample::select(vec![".", ".."]).prop_map(|s| IdChoice::Text(s.into())),
         1 => prop::collection::vec(any::<u8>(), 0..12).prop_map(IdChoice::Bytes),
     ]
 }
@@ -2321,13 +2322,17 @@ fn fill_id(choice: &IdChoice, real: &str, prefix: &str) -> String {
     }
 }
 
-/// An id that leaves no route to match (empty) or that no resource can have (escapes
+/// An id that leaves no route to match (empty, or a dot segment that the client's URL
+/// parser removes, escaped or not, as RFC 3986 asks) or that no resource can have (escapes
 /// that are not UTF-8, or a NUL).
 fn names_no_resource(choice: &IdChoice) -> bool {
+    let dot_segment = |b: &[u8]| b == b"." || b == b"..";
     match choice {
         IdChoice::Real | IdChoice::Unknown => false,
-        IdChoice::Text(s) => s.is_empty() || s.contains('\0'),
-        IdChoice::Bytes(b) => b.is_empty() || b.contains(&0) || std::str::from_utf8(b).is_err(),
+        IdChoice::Text(s) => s.is_empty() || s.contains('\0') || dot_segment(s.as_bytes()),
+        IdChoice::Bytes(b) => {
+            b.is_empty() || b.contains(&0) || dot_segment(b) || std::str::from_utf8(b).is_err()
+        }
     }
 }
 
