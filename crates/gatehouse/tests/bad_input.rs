@@ -2322,17 +2322,24 @@ fn fill_id(choice: &IdChoice, real: &str, prefix: &str) -> String {
     }
 }
 
-/// An id that leaves no route to match (empty, or a dot segment that the client's URL
-/// parser removes, escaped or not, as RFC 3986 asks) or that no resource can have (escapes
+/// An id that leaves no route to match (empty) or that no resource can have (escapes
 /// that are not UTF-8, or a NUL).
 fn names_no_resource(choice: &IdChoice) -> bool {
-    let dot_segment = |b: &[u8]| b == b"." || b == b"..";
     match choice {
         IdChoice::Real | IdChoice::Unknown => false,
-        IdChoice::Text(s) => s.is_empty() || s.contains('\0') || dot_segment(s.as_bytes()),
-        IdChoice::Bytes(b) => {
-            b.is_empty() || b.contains(&0) || dot_segment(b) || std::str::from_utf8(b).is_err()
-        }
+        IdChoice::Text(s) => s.is_empty() || s.contains('\0'),
+        IdChoice::Bytes(b) => b.is_empty() || b.contains(&0) || std::str::from_utf8(b).is_err(),
+    }
+}
+
+/// An id that is a dot segment, escaped or not: the client's URL parser removes it (as
+/// RFC 3986 asks), so the request goes to another path, which may be another route.
+fn is_dot_segment(choice: &IdChoice) -> bool {
+    let dots = |b: &[u8]| b == b"." || b == b"..";
+    match choice {
+        IdChoice::Real | IdChoice::Unknown => false,
+        IdChoice::Text(s) => dots(s.as_bytes()),
+        IdChoice::Bytes(b) => dots(b),
     }
 }
 
@@ -2509,8 +2516,11 @@ fn arbitrary_bodies_never_get_a_500() {
                         &r,
                     );
                     // Without a key: 401, except that a path no resource can have is a 404,
-                    // like an unknown route.
-                    let excused = names_no_resource(&id_choice_of) && r.status == 404;
+                    // like an unknown route, and that a path the client rewrote may be
+                    // another route's, where the method may not be allowed.
+                    let excused = (names_no_resource(&id_choice_of) && r.status == 404)
+                        || (is_dot_segment(&id_choice_of)
+                            && matches!(r.status.as_u16(), 404 | 405));
                     if !(with_credentials || excused) {
                         assert_eq!(
                             r.status, 401,

@@ -4,11 +4,12 @@
 //! credential-stuffing burst we would rather answer 429 at once than queue
 //! without bound and time everyone out.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{Semaphore, TryAcquireError};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
 use super::standing_queue::StandingQueue;
 
@@ -28,6 +29,7 @@ pub struct HashPool {
 #[derive(Debug)]
 struct Inner {
     permits: Arc<Semaphore>,
+    concurrency: usize,
     /// Jobs running or waiting at most: concurrency + queue.
     capacity: usize,
     /// Jobs admitted and not finished (running or waiting). Released by the job itself
@@ -35,6 +37,7 @@ struct Inner {
     admitted: Arc<AtomicUsize>,
     running: Arc<AtomicUsize>,
     standing: Arc<StandingQueue>,
+    line: Line,
 }
 
 impl HashPool {
@@ -44,10 +47,12 @@ impl HashPool {
         Self {
             inner: Arc::new(Inner {
                 permits: Arc::new(Semaphore::new(concurrency)),
+                concurrency,
                 capacity: concurrency.saturating_add(queue),
                 admitted: Arc::new(AtomicUsize::new(0)),
                 running: Arc::new(AtomicUsize::new(0)),
                 standing: Arc::default(),
+                line: Line::default(),
             }),
         }
     }
@@ -71,16 +76,8 @@ impl HashPool {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(Overloaded),
             Err(TryAcquireError::NoPermits) => {
-                let others_waiting = self.queue_depth().saturating_sub(1);
-                if !inner.standing.may_wait(others_waiting, arrived) {
-                    inner.standing.refused(arrived);
-                    return Err(Overloaded);
-                }
                 queued = true;
-                Arc::clone(&inner.permits)
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| Overloaded)?
+                self.wait_for_slot(arrived).await?
             }
         };
         let running = Running::start(inner, queued.then_some(arrived));
@@ -100,6 +97,37 @@ impl HashPool {
         }
     }
 
+    /// Waits in line for a slot, unless the standing-queue state refuses the wait or,
+    /// once shedding starts, this caller is not next in line.
+    async fn wait_for_slot(&self, arrived: Instant) -> Result<OwnedSemaphorePermit, Overloaded> {
+        let inner = &self.inner;
+        let shedding = inner.standing.shedding_began();
+        tokio::pin!(shedding);
+        let others_waiting = self.queue_depth().saturating_sub(1);
+        if !inner.standing.may_wait(others_waiting, arrived) {
+            inner.standing.refused(arrived);
+            return Err(Overloaded);
+        }
+        // The semaphore serves waiters in the order they first poll it, which is (up to
+        // a race between two arrivals) the order of their places in line.
+        let place = inner.line.join();
+        let permit = Arc::clone(&inner.permits).acquire_owned();
+        tokio::pin!(permit);
+        loop {
+            tokio::select! {
+                biased;
+                permit = &mut permit => return permit.map_err(|_| Overloaded),
+                () = &mut shedding => {
+                    if place.ahead() >= inner.concurrency {
+                        inner.standing.refused(Instant::now());
+                        return Err(Overloaded);
+                    }
+                    shedding.set(inner.standing.shedding_began());
+                }
+            }
+        }
+    }
+
     /// Callers currently waiting for a slot.
     pub fn queue_depth(&self) -> usize {
         let admitted = self.inner.admitted.load(Ordering::Relaxed);
@@ -109,6 +137,44 @@ impl HashPool {
     /// Jobs currently holding a slot.
     pub fn in_flight(&self) -> usize {
         self.inner.running.load(Ordering::Relaxed)
+    }
+}
+
+/// The order in which callers started waiting for a slot.
+#[derive(Debug, Default)]
+struct Line {
+    next_ticket: AtomicU64,
+    waiting: Mutex<BTreeSet<u64>>,
+}
+
+impl Line {
+    fn waiting(&self) -> std::sync::MutexGuard<'_, BTreeSet<u64>> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn join(&self) -> Place<'_> {
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        self.waiting().insert(ticket);
+        Place { line: self, ticket }
+    }
+}
+
+/// A caller's place in [`Line`], left on drop (served, refused or cancelled).
+struct Place<'a> {
+    line: &'a Line,
+    ticket: u64,
+}
+
+impl Place<'_> {
+    /// How many callers still waiting joined the line before this one.
+    fn ahead(&self) -> usize {
+        self.line.waiting().range(..self.ticket).count()
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.line.waiting().remove(&self.ticket);
     }
 }
 
@@ -313,6 +379,60 @@ mod tests {
         for caller in callers {
             assert_eq!(caller.await.unwrap(), Ok(()));
         }
+    }
+
+    /// Overload has lasted: the queue is full of callers who would each wait several hashes.
+    /// When shedding starts, those not next in line are refused at once; the next one runs.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn when_shedding_starts_only_the_next_in_line_keeps_waiting() {
+        const HASH: Duration = Duration::from_millis(20);
+        let pool = HashPool::new(1, 4);
+        for _ in 0..3 {
+            pool.run(|| std::thread::sleep(HASH)).await.unwrap();
+        }
+        let (release_first, first) = occupy(&pool).await;
+        let mut releases = Vec::new();
+        let mut waiters = Vec::new();
+        for i in 0..4 {
+            let (release, wait) = mpsc::channel::<()>();
+            releases.push(release);
+            waiters.push(tokio::spawn({
+                let pool = pool.clone();
+                async move {
+                    pool.run(move || {
+                        let _ = wait.recv();
+                        i
+                    })
+                    .await
+                }
+            }));
+            wait_until("the waiter to queue", || pool.queue_depth() == i + 1).await;
+        }
+        assert_eq!(pool.run(|| 99).await, Err(Overloaded), "the queue is full");
+        // Refusals go on for well over two (moving-average) hash times.
+        tokio::time::sleep(HASH * 10).await;
+        release_first.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        wait_until("the first waiter to start", || pool.in_flight() == 1).await;
+
+        // This arrival finds no slot and three waiting: shedding starts.
+        let started = Instant::now();
+        assert_eq!(pool.run(|| 100).await, Err(Overloaded));
+        let third = waiters.remove(2);
+        let fourth = waiters.remove(2);
+        for refused in [third, fourth] {
+            let outcome = tokio::time::timeout(Duration::from_secs(1), refused).await;
+            assert_eq!(outcome.expect("still waiting").unwrap(), Err(Overloaded));
+        }
+        assert!(started.elapsed() < Duration::from_millis(100));
+        assert_eq!(pool.queue_depth(), 1, "the next in line still waits");
+
+        for release in releases {
+            let _ = release.send(());
+        }
+        let outcomes: Vec<_> = futures::future::join_all(waiters).await;
+        let outcomes: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
+        assert_eq!(outcomes, [Ok(0), Ok(1)]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,23 +3,30 @@
 //! The wait queue (`hash_queue`) exists to absorb bursts. Under sustained overload it is
 //! always full, so every admitted sign-in waits for a full queue of hashes before its own
 //! and admitted latency grows to `queue + 1` hash times. Once requests have been refused
-//! for a full queue for several hash times in a row (overload, not a burst), a request
+//! for a full queue for two hash times in a row (overload, not a burst), a request
 //! that finds no free slot is admitted only if nobody else is waiting and a running hash
 //! is at least half done, so it waits at most about half a hash; the others are refused
-//! as they would have been anyway. A server at or below capacity never refuses, so this
-//! never changes what it admits. The state clears when a request finds a slot that has
-//! sat free for half a hash or more (the load fell below capacity), not merely one that
-//! just came free.
+//! as they would have been anyway. When shedding starts, the requests already waiting
+//! behind a full queue are told (see [`StandingQueue::shedding_began`]) so that those not
+//! next in line leave with the same refusal instead of waiting out the queue. A server at
+//! or below capacity never refuses, so this never changes what it admits. The state
+//! clears when a request finds a slot that has sat free for half a hash or more (the load
+//! fell below capacity), not merely one that just came free.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use tokio::sync::futures::Notified;
+use tokio::sync::Notify;
+
 /// How long overload must have lasted, in mean hash times, before shedding starts.
-const OVERLOADED_FOR_HASHES: u32 = 4;
+const OVERLOADED_FOR_HASHES: u32 = 2;
 
 #[derive(Debug, Default)]
 pub(super) struct StandingQueue {
     state: Mutex<State>,
+    /// Woken once each time shedding starts.
+    shedding: Notify,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +39,8 @@ struct State {
     running: Vec<Instant>,
     /// When the last job finished.
     last_finished: Option<Instant>,
+    /// Whether shedding has started in this overload (waiters were told).
+    shedding: bool,
 }
 
 impl StandingQueue {
@@ -39,14 +48,24 @@ impl StandingQueue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Resolves when shedding next starts. Take it before asking [`Self::may_wait`]: it
+    /// hears a start from the moment it is created, even before it is first polled.
+    pub(super) fn shedding_began(&self) -> Notified<'_> {
+        self.shedding.notified()
+    }
+
     /// A request found no free slot: may it wait, with `waiting` others already waiting?
     pub(super) fn may_wait(&self, waiting: usize, now: Instant) -> bool {
-        let state = self.state();
+        let mut state = self.state();
         let (Some(since), Some(mean)) = (state.overloaded_since, state.mean_job) else {
             return true;
         };
         if now.duration_since(since) < mean * OVERLOADED_FOR_HASHES {
             return true;
+        }
+        if !state.shedding {
+            state.shedding = true;
+            self.shedding.notify_waiters();
         }
         let half_done = state
             .running
@@ -70,6 +89,7 @@ impl StandingQueue {
             };
             if idle_long {
                 state.overloaded_since = None;
+                state.shedding = false;
             }
         }
         state.running.push(now);
@@ -124,11 +144,11 @@ mod tests {
 
     #[test]
     fn a_short_burst_may_fill_the_queue() {
-        let (q, now) = after_jobs(2, true);
+        let (q, now) = after_jobs(1, true);
         q.started(HASH * 3, now);
         assert!(
             q.may_wait(3, now),
-            "refusing for less than 4 hashes is a burst"
+            "refusing for less than 2 hashes is a burst"
         );
     }
 
@@ -142,6 +162,28 @@ mod tests {
             "the running hash is not half done"
         );
         assert!(q.may_wait(0, now + HASH / 2), "at most half a hash to wait");
+    }
+
+    #[test]
+    fn waiters_hear_once_when_shedding_starts() {
+        use futures::FutureExt;
+        let (q, now) = after_jobs(8, true);
+        let first = q.shedding_began();
+        tokio::pin!(first);
+        q.may_wait(1, now);
+        assert!(first.as_mut().now_or_never().is_some());
+
+        let again = q.shedding_began();
+        tokio::pin!(again);
+        q.may_wait(1, now + HASH);
+        assert!(again.as_mut().now_or_never().is_none(), "already shedding");
+
+        // The overload ends; the next one starts shedding afresh.
+        q.started(Duration::ZERO, now + HASH * 5);
+        q.finished(now + HASH * 5, now + HASH * 6);
+        q.refused(now + HASH * 6);
+        q.may_wait(1, now + HASH * 9);
+        assert!(again.as_mut().now_or_never().is_some());
     }
 
     #[test]
