@@ -234,16 +234,9 @@ async fn sign_out(browser: &Browser, session: &str) {
     assert_eq!(r.status, 200, "sign out: {}", r.body);
 }
 
-async fn db_connection(server: &TestServer) -> sqlx::AnyConnection {
-    sqlx::any::install_default_drivers();
-    <sqlx::AnyConnection as sqlx::Connection>::connect(&server.db.url)
-        .await
-        .unwrap()
-}
-
 /// (rows in `totp_secrets`, rows in `backup_codes`) of a user.
 async fn mfa_rows(server: &TestServer, user: &str) -> (i64, i64) {
-    let mut conn = db_connection(server).await;
+    let mut conn = server.db_connection().await;
     let mut counts = [0i64; 2];
     for (i, table) in ["totp_secrets", "backup_codes"].iter().enumerate() {
         counts[i] = sqlx::query(&format!("SELECT COUNT(*) FROM {table} WHERE user_id = $1"))
@@ -472,7 +465,7 @@ async fn backup_codes_are_single_use_and_forgiving(db: DbKind) {
         );
         if i == 0 {
             assert_eq!(fva(&browser, &session).await, json!([0, 0]));
-            let mut conn = db_connection(&server).await;
+            let mut conn = server.db_connection().await;
             let used: Vec<Option<i64>> =
                 sqlx::query("SELECT used_at FROM backup_codes WHERE user_id = $1")
                     .bind(&user)
@@ -1062,7 +1055,7 @@ async fn totp_secret_is_sealed_and_backup_codes_hashed(db: DbKind) {
     check_sealed(&stored);
 
     // Backup codes: hashed, unused.
-    let mut conn = db_connection(&server).await;
+    let mut conn = server.db_connection().await;
     let rows: Vec<(String, String, Option<i64>)> =
         sqlx::query("SELECT id, code_hash, used_at FROM backup_codes WHERE user_id = $1")
             .bind(&user)

@@ -11,6 +11,7 @@ both_dbs!(
     sign_in_creation_limited_per_ip,
     attempts_limited_per_identifier_across_ips,
     full_hash_queue_answers_429_at_once,
+    a_sign_in_refused_for_a_full_queue_stores_nothing,
     sign_up_code_sends_and_attempts_share_the_identifier_budget,
     code_sends_limited_per_ip_and_per_identifier,
 );
@@ -126,6 +127,68 @@ async fn full_hash_queue_answers_429_at_once(db: DbKind) {
         "12 concurrent hashes with room for 2 must shed some"
     );
     assert!(answered >= 2, "admitted requests are served");
+    server.stop().await;
+}
+
+/// With the hashing pool full, a password sign-in or sign-up is refused before anything is
+/// stored: no client, no cookie. Once the pool drains the same browser signs in.
+async fn a_sign_in_refused_for_a_full_queue_stores_nothing(db: DbKind) {
+    let toml =
+        "[rate_limits]\nenabled = false\n[auth]\nverify_email_at_sign_up = false\n[auth.password]\nhash_concurrency = 1\nhash_queue = 1\n";
+    let server = TestServer::start_with(db, toml).await;
+    server.create_user("full@example.com", PASSWORD).await;
+    // Hold the only slot and the only queue place.
+    let (release, held) = std::sync::mpsc::channel::<()>();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(held));
+    let mut holders = Vec::new();
+    for _ in 0..2 {
+        let (pool, held) = (server.app.hashes.clone(), held.clone());
+        holders.push(tokio::spawn(async move {
+            pool.run(move || {
+                let _ = held.lock().unwrap().recv();
+            })
+            .await
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.app.hashes.queue_depth() < 1 {
+        assert!(Instant::now() < deadline, "the pool did not fill");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    let b = server.browser();
+    let sign_in = b.sign_in_raw("full@example.com", PASSWORD).await;
+    let sign_up = b
+        .post(
+            "/v1/client/sign_ups",
+            json!({"email_address": "new@example.com", "password": PASSWORD}),
+        )
+        .await;
+    for r in [&sign_in, &sign_up] {
+        assert_eq!(r.status, 429, "{}", r.body);
+        assert_eq!(r.error_code(), "rate_limit_exceeded");
+        assert_eq!(r.headers.get("retry-after").unwrap(), "1");
+        assert!(
+            r.headers.get_all("set-cookie").iter().next().is_none(),
+            "a refused request sets no cookie: {:?}",
+            r.headers
+        );
+    }
+    let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients")
+        .fetch_one(&mut server.db_connection().await)
+        .await
+        .unwrap();
+    assert_eq!(clients, 0, "a refused request stores no client");
+
+    for _ in 0..2 {
+        release.send(()).unwrap();
+    }
+    for holder in holders {
+        holder.await.unwrap().unwrap();
+    }
+    let r = b.sign_in_raw("full@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["response"]["status"], "complete");
     server.stop().await;
 }
 

@@ -16,6 +16,16 @@ fn overloaded() -> Error {
     Error::rate_limited(OVERLOAD_RETRY_SECS)
 }
 
+/// Answers the overload refusal at once when the hashing pool would refuse a hash now, so
+/// that a request bound to be refused stores nothing (no client, no attempt) and costs
+/// the admitted ones as little as possible.
+pub fn refuse_early_if_overloaded(app: &App) -> Result<(), Error> {
+    if app.hashes.refuses_now() {
+        return Err(overloaded());
+    }
+    Ok(())
+}
+
 /// Checks the policy and hashes a new password with argon2id.
 pub async fn hash_new(
     app: &App,

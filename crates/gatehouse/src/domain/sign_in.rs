@@ -89,6 +89,9 @@ pub async fn create(
             ));
         }
     }
+    if params.password.is_some() && social_strategy.is_none() && !enterprise {
+        passwords::refuse_early_if_overloaded(app)?;
+    }
     let client = ctx.ensure(app).await?;
     let now = app.now();
     let mut attempt = new_attempt(client.id.clone(), now);

@@ -137,6 +137,9 @@ pub async fn create(
         Some(true) => Some(sign_in::transferable(app, ctx).await?),
         _ => None,
     };
+    if params.password.is_some() {
+        passwords::refuse_early_if_overloaded(app)?;
+    }
     let client = ctx.ensure(app).await?;
     let now = app.now();
     let mut attempt = SignUpAttempt {

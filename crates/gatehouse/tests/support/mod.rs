@@ -59,6 +59,14 @@ pub struct TestServer {
 }
 
 impl TestServer {
+    /// A direct connection to the server's database, to look at what it stored.
+    pub async fn db_connection(&self) -> sqlx::AnyConnection {
+        sqlx::any::install_default_drivers();
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&self.db.url)
+            .await
+            .unwrap()
+    }
+
     pub async fn start(kind: DbKind) -> TestServer {
         Self::start_with(kind, DEFAULT_TEST_TOML).await
     }

@@ -128,6 +128,22 @@ impl HashPool {
         }
     }
 
+    /// Whether a caller arriving now would be refused; if so it counts as refused. Lets a
+    /// request that needs a hash shed before doing any other work. It is an arrival like
+    /// any other, so it may start shedding. Advisory: a caller told no may still be
+    /// refused by [`Self::run`] a moment later.
+    pub fn refuses_now(&self) -> bool {
+        let inner = &self.inner;
+        let now = Instant::now();
+        let refuse = inner.admitted.load(Ordering::Acquire) >= inner.capacity
+            || (inner.permits.available_permits() == 0
+                && !inner.standing.may_wait(self.queue_depth(), now));
+        if refuse {
+            inner.standing.refused(now);
+        }
+        refuse
+    }
+
     /// Callers currently waiting for a slot.
     pub fn queue_depth(&self) -> usize {
         let admitted = self.inner.admitted.load(Ordering::Relaxed);
@@ -433,6 +449,25 @@ mod tests {
         let outcomes: Vec<_> = futures::future::join_all(waiters).await;
         let outcomes: Vec<_> = outcomes.into_iter().map(Result::unwrap).collect();
         assert_eq!(outcomes, [Ok(0), Ok(1)]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn refuses_now_tells_ahead_of_time() {
+        let pool = HashPool::new(1, 1);
+        assert!(!pool.refuses_now(), "idle");
+        let (release, first) = occupy(&pool).await;
+        assert!(!pool.refuses_now(), "a queue place is free");
+        let second = tokio::spawn({
+            let pool = pool.clone();
+            async move { pool.run(|| 2).await }
+        });
+        wait_until("the second job to queue", || pool.queue_depth() == 1).await;
+        assert!(pool.refuses_now(), "running and waiting: full");
+        release.send(()).unwrap();
+        first.await.unwrap().unwrap();
+        assert_eq!(second.await.unwrap(), Ok(2));
+        wait_until("the pool to drain", || pool.in_flight() == 0).await;
+        assert!(!pool.refuses_now(), "idle again");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

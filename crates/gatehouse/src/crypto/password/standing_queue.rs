@@ -43,6 +43,28 @@ struct State {
     shedding: bool,
 }
 
+impl State {
+    /// Whether requests have been refused for long enough to call it overload.
+    fn overload_lasted(&self, now: Instant) -> bool {
+        match (self.overloaded_since, self.mean_job) {
+            (Some(since), Some(mean)) => now.duration_since(since) >= mean * OVERLOADED_FOR_HASHES,
+            _ => false,
+        }
+    }
+
+    /// Nobody else waits and a running job is at least half done.
+    fn wait_is_short(&self, waiting: usize, now: Instant) -> bool {
+        let Some(mean) = self.mean_job else {
+            return true;
+        };
+        waiting == 0
+            && self
+                .running
+                .iter()
+                .any(|started| now.duration_since(*started) >= mean / 2)
+    }
+}
+
 impl StandingQueue {
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -57,21 +79,14 @@ impl StandingQueue {
     /// A request found no free slot: may it wait, with `waiting` others already waiting?
     pub(super) fn may_wait(&self, waiting: usize, now: Instant) -> bool {
         let mut state = self.state();
-        let (Some(since), Some(mean)) = (state.overloaded_since, state.mean_job) else {
-            return true;
-        };
-        if now.duration_since(since) < mean * OVERLOADED_FOR_HASHES {
+        if !state.overload_lasted(now) {
             return true;
         }
         if !state.shedding {
             state.shedding = true;
             self.shedding.notify_waiters();
         }
-        let half_done = state
-            .running
-            .iter()
-            .any(|started| now.duration_since(*started) >= mean / 2);
-        waiting == 0 && half_done
+        state.wait_is_short(waiting, now)
     }
 
     /// A request was refused (queue full, or by [`Self::may_wait`]).
