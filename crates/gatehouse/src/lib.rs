@@ -11,6 +11,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod idle_memory;
 pub mod logging;
 pub mod oauth;
 pub mod outbound;

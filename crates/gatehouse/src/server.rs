@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use crate::app::AppRef;
 use crate::domain::keys::KEY_REFRESH_INTERVAL;
+use crate::idle_memory::IdleTrim;
 
 /// Both listeners, bound.
 pub struct Listeners {
@@ -80,15 +81,19 @@ pub async fn serve(
 }
 
 /// Key and session-claims refresh (rotations and claims set through other processes reach
-/// this one within seconds) and pruning of spent rate counters, of magic links a week past
+/// this one within seconds), free memory returned after a busy spell, and pruning of spent rate counters, of magic links a week past
 /// their expiry and of social sign-in states a day past theirs.
 fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(KEY_REFRESH_INTERVAL);
         let mut ticks: u64 = 0;
+        let mut idle_trim = IdleTrim::default();
         loop {
             ticker.tick().await;
             ticks += 1;
+            if idle_trim.tick() {
+                tracing::debug!("traffic fell quiet: free heap memory returned");
+            }
             if let Err(e) = app
                 .keys
                 .refresh(&app.store, &app.master_key, app.now())

@@ -155,6 +155,7 @@ pub async fn observe(
         .unwrap_or("")
         .to_string();
     let response = next.run(req).await;
+    crate::idle_memory::request_seen();
     let status = response.status().as_u16();
     let elapsed: Duration = started.elapsed();
     metrics::counter!(
