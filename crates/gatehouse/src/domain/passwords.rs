@@ -115,6 +115,16 @@ pub async fn dummy(app: &App, password: &str) -> Result<(), Error> {
         .map_err(|_| overloaded())
 }
 
+/// A successful factor ends the run of failures. Most users read just before have nothing
+/// to reset, and then the write (a round trip to the single writer) is skipped.
+pub async fn record_success(app: &App, user: &User) -> Result<(), Error> {
+    if user.failed_password_attempts == 0 && user.lockout_until.is_none() {
+        return Ok(());
+    }
+    app.store.record_successful_password(&user.id).await?;
+    Ok(())
+}
+
 /// Counts a failed factor (password, code) toward the lockout: after
 /// `max_failed_attempts` consecutive failures the user is locked for `duration`.
 pub async fn record_failure(app: &App, user_id: &str) -> Result<(), Error> {

@@ -492,7 +492,7 @@ async fn check_password(app: &App, user: Option<&UserRecord>, password: &str) ->
         passwords::record_failure(app, &user.id).await?;
         return Err(Error::password_incorrect());
     }
-    app.store.record_successful_password(&user.id).await?;
+    passwords::record_success(app, user).await?;
     Ok(())
 }
 

@@ -164,7 +164,7 @@ pub(super) async fn attempt_code(
             return Err(e);
         }
     };
-    app.store.record_successful_password(&user.user.id).await?;
+    passwords::record_success(app, &user.user).await?;
     if let Some(identifier) = v.identifier_id.as_deref().and_then(|i| user.identifier(i)) {
         if !identifier.is_verified() {
             app.store

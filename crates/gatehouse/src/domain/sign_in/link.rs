@@ -8,10 +8,10 @@ use super::{
 };
 use crate::app::App;
 use crate::domain::clients::ClientCtx;
-use crate::domain::links;
 use crate::domain::model::{verification_json, SignInAttempt};
 use crate::domain::policy::EMAIL_LINK;
 use crate::domain::sessions;
+use crate::domain::{links, passwords};
 use crate::error::Error;
 use crate::store::StoredLink;
 
@@ -35,7 +35,7 @@ pub async fn link_opened(app: &App, ctx: &mut ClientCtx, link: &StoredLink) -> R
     let same = links::mark_opened(&mut v, ctx, link);
     a.first_factor = Some(verification_json(&v));
     a.first_factor_at = Some(now);
-    app.store.record_successful_password(&user_id).await?;
+    passwords::record_success(app, &user.user).await?;
     if let Some(identifier) = v.identifier_id.as_deref().and_then(|i| user.identifier(i)) {
         if !identifier.is_verified() {
             app.store
