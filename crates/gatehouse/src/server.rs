@@ -81,8 +81,9 @@ pub async fn serve(
 }
 
 /// Key and session-claims refresh (rotations and claims set through other processes reach
-/// this one within seconds), free memory returned after a busy spell, and pruning of spent rate counters, of magic links a week past
-/// their expiry and of social sign-in states a day past theirs.
+/// this one within seconds), free memory returned after a busy spell, and pruning of spent
+/// rate counters, of magic links a week past their expiry and of social sign-in states a
+/// day past theirs.
 fn spawn_housekeeping(app: AppRef) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(KEY_REFRESH_INTERVAL);
