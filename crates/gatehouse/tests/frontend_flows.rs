@@ -8,12 +8,74 @@ use support::{DbKind, TestServer, PASSWORD};
 
 both_dbs!(
     sign_in_step_by_step,
+    a_new_browser_s_client_is_stored_with_the_password_outcome,
     sign_up_step_by_step_and_password_policy,
     me_get_update_delete,
     environment_and_operations,
     openapi_documents_list_every_served_route,
     metrics_count_requests_sign_ins_and_tokens,
 );
+
+/// A one-request password sign-in from a browser with no client stores the client in
+/// the same commit as the outcome: nothing when the request is refused first, the
+/// client holding the failed attempt on a wrong password, the signed-in client on success.
+async fn a_new_browser_s_client_is_stored_with_the_password_outcome(db: DbKind) {
+    let server = TestServer::start(db).await;
+    server.create_user("stored@example.com", PASSWORD).await;
+    let clients = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients")
+            .fetch_one(&mut server.db_connection().await)
+            .await
+            .unwrap();
+        n
+    };
+
+    let refused = server.browser();
+    let r = refused.sign_in_raw("not an identifier!", PASSWORD).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.error_code(), "form_param_format_invalid");
+    assert!(r.headers.get("set-cookie").is_none(), "{:?}", r.headers);
+    let r = refused.sign_in_raw("nobody@example.com", PASSWORD).await;
+    assert_eq!(r.error_code(), "form_identifier_not_found", "{}", r.body);
+    assert!(refused.cookie("__client").is_none());
+    assert_eq!(clients().await, 0, "a refused sign-in stores no client");
+
+    let wrong = server.browser();
+    let r = wrong
+        .sign_in_raw("stored@example.com", "not the password")
+        .await;
+    assert_eq!(r.error_code(), "form_password_incorrect", "{}", r.body);
+    assert!(wrong.cookie("__client").is_some(), "{:?}", r.headers);
+    assert_eq!(clients().await, 1);
+    // The cookie names the stored client, which holds the failed attempt.
+    let r = wrong.get("/v1/client").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["response"]["sign_in"]["status"],
+        "needs_first_factor"
+    );
+    assert_eq!(
+        r.body["response"]["sign_in"]["identifier"],
+        "stored@example.com"
+    );
+    let r = wrong.sign_in_raw("stored@example.com", PASSWORD).await;
+    assert_eq!(r.body["response"]["status"], "complete", "{}", r.body);
+    assert_eq!(clients().await, 1, "the same browser keeps its client");
+
+    let fresh = server.browser();
+    let r = fresh.sign_in_raw("stored@example.com", PASSWORD).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["response"]["status"], "complete");
+    let session_id = r.body["response"]["created_session_id"].clone();
+    assert_eq!(clients().await, 2);
+    let r = fresh.get("/v1/client").await;
+    assert_eq!(
+        r.body["response"]["sessions"][0]["id"], session_id,
+        "{}",
+        r.body
+    );
+    server.stop().await;
+}
 
 async fn sign_in_step_by_step(db: DbKind) {
     let server = TestServer::start(db).await;

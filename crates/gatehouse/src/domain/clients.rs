@@ -1,5 +1,7 @@
 //! The client a request speaks for, created on demand, rotated on sign-in.
 
+use sqlx::{Any, Transaction};
+
 use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::crypto::{ids, random};
@@ -32,6 +34,8 @@ pub struct ClientCtx {
     /// The signed-in state changed: `__client_uat` must be re-sent.
     pub auth_changed: bool,
     pub request: RequestInfo,
+    /// The cookie value of `client` while it is not stored yet (see `ensure_unstored`).
+    pub unstored_token: Option<String>,
 }
 
 impl ClientCtx {
@@ -48,6 +52,35 @@ impl ClientCtx {
         self.client = Some(client.clone());
         self.new_token = Some(token);
         Ok(client)
+    }
+
+    /// The client, creating one in memory when the request has none: it is stored by
+    /// `store_unstored` inside the transaction of the flow's first write, so a request
+    /// refused before any write stores nothing and a password sign-in makes one commit.
+    pub fn ensure_unstored(&mut self, app: &App) -> Client {
+        if let Some(c) = &self.client {
+            return c.clone();
+        }
+        let token = random::random_token();
+        let client = Client::new(ids::new_id("client"), token_hash(&token), app.now());
+        self.client = Some(client.clone());
+        self.unstored_token = Some(token);
+        client
+    }
+
+    /// Stores the client `ensure_unstored` made, if it is not stored yet, in `tx`; its
+    /// cookie is handed out from then on.
+    pub async fn store_unstored(
+        &mut self,
+        app: &App,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<(), Error> {
+        let (Some(_), Some(client)) = (&self.unstored_token, &self.client) else {
+            return Ok(());
+        };
+        app.store.insert_client_tx(tx, client).await?;
+        self.new_token = self.unstored_token.take();
+        Ok(())
     }
 
     /// The client, or 401 when the request carries none.

@@ -243,6 +243,20 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client created now, with nothing begun on it yet.
+    pub fn new(id: String, token_hash: String, now: i64) -> Client {
+        Client {
+            id,
+            token_hash,
+            sign_in_id: None,
+            sign_up_id: None,
+            last_active_session_id: None,
+            last_auth_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// The `__client_uat` value: seconds of the last sign-in (or of creation).
     pub fn uat(&self) -> i64 {
         client_uat(self.last_auth_at, self.created_at)

@@ -89,10 +89,14 @@ pub async fn create(
             ));
         }
     }
-    if params.password.is_some() && social_strategy.is_none() && !enterprise {
+    let password_path = params.password.is_some() && social_strategy.is_none() && !enterprise;
+    let client = if password_path {
         passwords::refuse_early_if_overloaded(app)?;
-    }
-    let client = ctx.ensure(app).await?;
+        // Stored with the attempt's outcome, in the same commit.
+        ctx.ensure_unstored(app)
+    } else {
+        ctx.ensure(app).await?
+    };
     let now = app.now();
     let mut attempt = new_attempt(client.id.clone(), now);
     if let Some(strategy) = social_strategy {
@@ -349,7 +353,7 @@ async fn attempt_password(
         Err(e) => {
             a.first_factor = Some(verification_json(&verification));
             a.updated_at = now;
-            app.store.save_sign_in_for_client(a).await?;
+            save_for_client(app, ctx, a).await?;
             metrics::counter!("gatehouse_sign_ins_total", "outcome" => e.code).increment(1);
             Err(e)
         }
@@ -369,7 +373,7 @@ async fn after_first_factor(
     if factors::has_second_factor(app, a, user) {
         a.status = NEEDS_SECOND_FACTOR.into();
         a.updated_at = now;
-        app.store.save_sign_in_for_client(a).await?;
+        save_for_client(app, ctx, a).await?;
         ctx.reload(app).await?;
         return Ok(());
     }
@@ -505,6 +509,7 @@ async fn complete(
     factors: FactorTimes,
 ) -> Result<(), Error> {
     let mut tx = app.store.begin().await?;
+    ctx.store_unstored(app, &mut tx).await?;
     let session = sessions::create_in_tx(app, &mut tx, ctx, &user.user.id, factors).await?;
     a.status = COMPLETE.into();
     a.created_session_id = Some(session.id);
@@ -517,6 +522,16 @@ async fn complete(
     }
     tx.commit().await.map_err(crate::store::StoreError::from)?;
     ctx.reload(app).await?;
+    Ok(())
+}
+
+/// Saves an attempt as its client's current sign-in, storing the client first if this
+/// request made it (one commit).
+async fn save_for_client(app: &App, ctx: &mut ClientCtx, a: &SignInAttempt) -> Result<(), Error> {
+    let mut tx = app.store.begin().await?;
+    ctx.store_unstored(app, &mut tx).await?;
+    app.store.save_sign_in_for_client_tx(&mut tx, a).await?;
+    tx.commit().await.map_err(crate::store::StoreError::from)?;
     Ok(())
 }
 

@@ -78,6 +78,7 @@ impl FrontendRequest {
                 new_token: None,
                 auth_changed: false,
                 request: self.request,
+                unstored_token: None,
             },
             session_token: self.session_token,
         })

@@ -55,14 +55,24 @@ impl Store {
     /// Saves an attempt and makes it its client's current sign-in, in one transaction.
     pub async fn save_sign_in_for_client(&self, a: &SignInAttempt) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        self.save_sign_in_tx(&mut tx, a).await?;
+        self.save_sign_in_for_client_tx(&mut tx, a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `save_sign_in_for_client` as part of a larger transaction.
+    pub async fn save_sign_in_for_client_tx(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        a: &SignInAttempt,
+    ) -> StoreResult<()> {
+        self.save_sign_in_tx(tx, a).await?;
         sqlx::query("UPDATE clients SET sign_in_id = $1, updated_at = $2 WHERE id = $3")
             .bind(&a.id)
             .bind(a.updated_at)
             .bind(&a.client_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        tx.commit().await?;
         Ok(())
     }
 

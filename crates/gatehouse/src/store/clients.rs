@@ -10,24 +10,19 @@ const CLIENT_COLUMNS: &str =
 
 impl Store {
     pub async fn insert_client(&self, id: &str, token_hash: &str, now: i64) -> StoreResult<Client> {
-        sqlx::query(
-            "INSERT INTO clients (id, token_hash, created_at, updated_at) VALUES ($1, $2, $3, $3)",
-        )
-        .bind(id)
-        .bind(token_hash)
-        .bind(now)
-        .execute(self.writer())
-        .await?;
-        Ok(Client {
-            id: id.into(),
-            token_hash: token_hash.into(),
-            sign_in_id: None,
-            sign_up_id: None,
-            last_active_session_id: None,
-            last_auth_at: None,
-            created_at: now,
-            updated_at: now,
-        })
+        let client = Client::new(id.into(), token_hash.into(), now);
+        insert_client_query(&client).execute(self.writer()).await?;
+        Ok(client)
+    }
+
+    /// Stores a new client as part of a flow's transaction.
+    pub async fn insert_client_tx(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        client: &Client,
+    ) -> StoreResult<()> {
+        insert_client_query(client).execute(&mut **tx).await?;
+        Ok(())
     }
 
     pub async fn client_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<Client>> {
@@ -82,4 +77,15 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+fn insert_client_query(
+    client: &Client,
+) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO clients (id, token_hash, created_at, updated_at) VALUES ($1, $2, $3, $3)",
+    )
+    .bind(&client.id)
+    .bind(&client.token_hash)
+    .bind(client.created_at)
 }
