@@ -3,6 +3,7 @@
 
 mod support;
 
+use gatehouse::domain::model::Client;
 use gatehouse::store::Store;
 use support::{DbKind, TestDb};
 
@@ -17,9 +18,8 @@ async fn concurrent_writers_from_two_handles_lose_nothing(db: DbKind) {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
         tasks.push(tokio::spawn(async move {
             store.hit_rate_counter("shared-bucket", 1_000).await?;
-            store
-                .insert_client(&format!("client_{i}"), &format!("hash_{i}"), 1_000)
-                .await?;
+            let client = Client::new(format!("client_{i}"), format!("hash_{i}"), 1_000);
+            store.insert_client(&client).await?;
             Ok::<_, gatehouse::store::StoreError>(())
         }));
     }

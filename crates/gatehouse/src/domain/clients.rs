@@ -41,16 +41,11 @@ pub struct ClientCtx {
 impl ClientCtx {
     /// The client, creating one when the request has none.
     pub async fn ensure(&mut self, app: &App) -> Result<Client, Error> {
-        if let Some(c) = &self.client {
-            return Ok(c.clone());
+        let client = self.ensure_unstored(app);
+        if self.unstored_token.is_some() {
+            app.store.insert_client(&client).await?;
+            self.new_token = self.unstored_token.take();
         }
-        let token = random::random_token();
-        let client = app
-            .store
-            .insert_client(&ids::new_id("client"), &token_hash(&token), app.now())
-            .await?;
-        self.client = Some(client.clone());
-        self.new_token = Some(token);
         Ok(client)
     }
 

@@ -9,10 +9,9 @@ const CLIENT_COLUMNS: &str =
     "id, token_hash, sign_in_id, sign_up_id, last_active_session_id, last_auth_at, created_at, updated_at";
 
 impl Store {
-    pub async fn insert_client(&self, id: &str, token_hash: &str, now: i64) -> StoreResult<Client> {
-        let client = Client::new(id.into(), token_hash.into(), now);
-        insert_client_query(&client).execute(self.writer()).await?;
-        Ok(client)
+    pub async fn insert_client(&self, client: &Client) -> StoreResult<()> {
+        insert_client_query(client).execute(self.writer()).await?;
+        Ok(())
     }
 
     /// Stores a new client as part of a flow's transaction.
