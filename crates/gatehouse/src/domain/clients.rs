@@ -1,13 +1,12 @@
 //! The client a request speaks for, created on demand, rotated on sign-in.
 
-use sqlx::{Any, Transaction};
-
 use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::crypto::{ids, random};
 use crate::domain::model::{Client, Session};
 use crate::domain::user_agent::{self, Activity};
 use crate::error::Error;
+use crate::store::Writes;
 
 /// Facts about the request that flows record (device list, rate limits, `azp`).
 #[derive(Debug, Clone, Default)]
@@ -65,11 +64,7 @@ impl ClientCtx {
 
     /// Stores the client `ensure_unstored` made, if it is not stored yet, in `tx`; its
     /// cookie is handed out from then on.
-    pub async fn store_unstored(
-        &mut self,
-        app: &App,
-        tx: &mut Transaction<'static, Any>,
-    ) -> Result<(), Error> {
+    pub async fn store_unstored(&mut self, app: &App, tx: &mut impl Writes) -> Result<(), Error> {
         let (Some(_), Some(client)) = (&self.unstored_token, &self.client) else {
             return Ok(());
         };

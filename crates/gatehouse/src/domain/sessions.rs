@@ -1,7 +1,5 @@
 //! Creating, ending and checking sessions.
 
-use sqlx::{Any, Transaction};
-
 use crate::app::App;
 use crate::crypto::digest::token_hash;
 use crate::crypto::{ids, random};
@@ -10,6 +8,7 @@ use crate::domain::model::{
     Session, TokenSubject, SESSION_ACTIVE, SESSION_ENDED, SESSION_REMOVED, SESSION_REVOKED,
 };
 use crate::error::Error;
+use crate::store::Writes;
 
 /// How the user proved who they are, for `fva`.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +21,7 @@ pub struct FactorTimes {
 /// the client's cookie value (no session fixation) and records the sign-in time.
 pub async fn create_in_tx(
     app: &App,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut impl Writes,
     ctx: &mut ClientCtx,
     user_id: &str,
     factors: FactorTimes,

@@ -38,6 +38,7 @@ use crate::domain::model::{
 use crate::domain::sessions::{self, FactorTimes};
 use crate::domain::{codes, mfa, passwords, policy, rate_limit, social};
 use crate::error::Error;
+use crate::store::{Batch, StoreError};
 
 pub const NEEDS_IDENTIFIER: &str = "needs_identifier";
 pub const NEEDS_FIRST_FACTOR: &str = "needs_first_factor";
@@ -508,19 +509,22 @@ async fn complete(
     user: &UserRecord,
     factors: FactorTimes,
 ) -> Result<(), Error> {
-    let mut tx = app.store.begin().await?;
-    ctx.store_unstored(app, &mut tx).await?;
-    let session = sessions::create_in_tx(app, &mut tx, ctx, &user.user.id, factors).await?;
+    let mut batch = Batch::default();
+    ctx.store_unstored(app, &mut batch).await?;
+    let session = sessions::create_in_tx(app, &mut batch, ctx, &user.user.id, factors).await?;
     a.status = COMPLETE.into();
     a.created_session_id = Some(session.id);
     a.updated_at = app.now();
-    if !app.store.save_sign_in_tx(&mut tx, a).await? {
-        // Another request completed it first (a tab polling while a link is opened).
-        ctx.new_token = None;
-        ctx.auth_changed = false;
-        return Err(already_complete());
+    app.store.save_completing_sign_in_tx(&mut batch, a).await?;
+    match app.store.commit_batch(batch).await {
+        Err(StoreError::Unchanged) => {
+            // Another request completed it first (a tab polling while a link is opened).
+            ctx.new_token = None;
+            ctx.auth_changed = false;
+            return Err(already_complete());
+        }
+        committed => committed?,
     }
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
     ctx.reload(app).await?;
     Ok(())
 }
@@ -528,10 +532,10 @@ async fn complete(
 /// Saves an attempt as its client's current sign-in, storing the client first if this
 /// request made it (one commit).
 async fn save_for_client(app: &App, ctx: &mut ClientCtx, a: &SignInAttempt) -> Result<(), Error> {
-    let mut tx = app.store.begin().await?;
-    ctx.store_unstored(app, &mut tx).await?;
-    app.store.save_sign_in_for_client_tx(&mut tx, a).await?;
-    tx.commit().await.map_err(crate::store::StoreError::from)?;
+    let mut batch = Batch::default();
+    ctx.store_unstored(app, &mut batch).await?;
+    app.store.save_sign_in_for_client_tx(&mut batch, a).await?;
+    app.store.commit_batch(batch).await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use sqlx::{Any, Transaction};
 
-use super::{classify, Store, StoreResult};
+use super::{classify, Statement, Store, StoreResult, Writes};
 use crate::domain::model::{SignInAttempt, SignUpAttempt};
 
 const SIGN_IN_COLUMNS: &str =
@@ -21,35 +21,20 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts or replaces a sign-in attempt; false when it is complete already (a
-    /// complete attempt never changes again, so two requests cannot both complete it).
-    pub async fn save_sign_in_tx(
+    /// Inserts or replaces a sign-in attempt. A complete attempt never changes again, so
+    /// saving one is a no-op.
+    pub async fn save_sign_in_tx(&self, w: &mut impl Writes, a: &SignInAttempt) -> StoreResult<()> {
+        w.write(sign_in_upsert(a)).await
+    }
+
+    /// Saves the attempt that completes now; `StoreError::Unchanged` (and a rollback)
+    /// when it is complete already, so two requests cannot both complete it.
+    pub async fn save_completing_sign_in_tx(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        w: &mut impl Writes,
         a: &SignInAttempt,
-    ) -> StoreResult<bool> {
-        let r = sqlx::query(&format!(
-            "INSERT INTO sign_in_attempts ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-             ON CONFLICT (id) DO UPDATE SET status = excluded.status, identifier = excluded.identifier, \
-             user_id = excluded.user_id, first_factor = excluded.first_factor, second_factor = excluded.second_factor, \
-             created_session_id = excluded.created_session_id, updated_at = excluded.updated_at, \
-             first_factor_at = excluded.first_factor_at WHERE sign_in_attempts.status <> 'complete'"
-        ))
-        .bind(&a.id)
-        .bind(&a.client_id)
-        .bind(&a.status)
-        .bind(&a.identifier)
-        .bind(&a.user_id)
-        .bind(&a.first_factor)
-        .bind(&a.second_factor)
-        .bind(&a.created_session_id)
-        .bind(a.abandon_at)
-        .bind(a.created_at)
-        .bind(a.updated_at)
-        .bind(a.first_factor_at)
-        .execute(&mut **tx)
-        .await?;
-        Ok(r.rows_affected() == 1)
+    ) -> StoreResult<()> {
+        w.write(sign_in_upsert(a).must_change()).await
     }
 
     /// Saves an attempt and makes it its client's current sign-in, in one transaction.
@@ -63,17 +48,17 @@ impl Store {
     /// `save_sign_in_for_client` as part of a larger transaction.
     pub async fn save_sign_in_for_client_tx(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        w: &mut impl Writes,
         a: &SignInAttempt,
     ) -> StoreResult<()> {
-        self.save_sign_in_tx(tx, a).await?;
-        sqlx::query("UPDATE clients SET sign_in_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(&a.id)
-            .bind(a.updated_at)
-            .bind(&a.client_id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        self.save_sign_in_tx(w, a).await?;
+        w.write(
+            Statement::new("UPDATE clients SET sign_in_id = $1, updated_at = $2 WHERE id = $3")
+                .text(a.id.as_str())
+                .int(a.updated_at)
+                .text(a.client_id.as_str()),
+        )
+        .await
     }
 
     pub async fn get_sign_in(&self, id: &str) -> StoreResult<Option<SignInAttempt>> {
@@ -153,4 +138,27 @@ impl Store {
         .fetch_optional(self.reader())
         .await?)
     }
+}
+
+/// Inserts or replaces a sign-in attempt unless it is complete.
+fn sign_in_upsert(a: &SignInAttempt) -> Statement {
+    Statement::new(format!(
+        "INSERT INTO sign_in_attempts ({SIGN_IN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, identifier = excluded.identifier, \
+         user_id = excluded.user_id, first_factor = excluded.first_factor, second_factor = excluded.second_factor, \
+         created_session_id = excluded.created_session_id, updated_at = excluded.updated_at, \
+         first_factor_at = excluded.first_factor_at WHERE sign_in_attempts.status <> 'complete'"
+    ))
+    .text(a.id.as_str())
+    .text(a.client_id.as_str())
+    .text(a.status.as_str())
+    .text(a.identifier.as_deref())
+    .text(a.user_id.as_deref())
+    .text(a.first_factor.as_deref())
+    .text(a.second_factor.as_deref())
+    .text(a.created_session_id.as_deref())
+    .int(a.abandon_at)
+    .int(a.created_at)
+    .int(a.updated_at)
+    .int(a.first_factor_at)
 }

@@ -39,15 +39,13 @@ impl Store {
         kind: &str,
         normalized: &str,
     ) -> StoreResult<Option<String>> {
-        Ok(sqlx::query_scalar(
+        self.read_value(
             "SELECT i.user_id FROM identifiers i JOIN users u ON u.id = i.user_id \
              WHERE i.value_normalized = $1 AND i.kind = $2 \
              AND (i.verified = 1 OR u.primary_email_address_id = i.id OR u.primary_phone_number_id = i.id)",
+            &[normalized, kind],
         )
-        .bind(normalized)
-        .bind(kind)
-        .fetch_optional(self.reader())
-        .await?)
+        .await
     }
 
     /// Adds an identifier to a user; a taken one is `StoreError::Conflict`.

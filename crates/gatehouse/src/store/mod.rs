@@ -8,7 +8,9 @@
 //!   queue in-process instead of failing with `database is locked`; reads use a separate
 //!   pool and never block on writers.
 //!   The token endpoint's read and the reads every signed-in request makes run on the
-//!   calling thread instead (`inline_reads`, `point_reads`).
+//!   calling thread instead (`inline_reads`, `point_reads`), and a transaction that only
+//!   writes can be committed as one batch in a single hand-off (`writes`,
+//!   `inline_writes`).
 //! - PostgreSQL uses one shared pool for both.
 
 mod attempts;
@@ -17,6 +19,7 @@ mod codes;
 mod external_accounts;
 mod identifiers;
 mod inline_reads;
+mod inline_writes;
 mod jwt_templates;
 mod keys;
 mod links;
@@ -27,6 +30,7 @@ mod rate_limits;
 mod saml;
 mod sessions;
 mod users;
+mod writes;
 
 pub use codes::*;
 pub use jwt_templates::*;
@@ -36,12 +40,14 @@ pub use mfa::*;
 pub use outbox::*;
 pub use sessions::*;
 pub use users::*;
+pub use writes::{Batch, Statement, Writes};
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use inline_reads::{sqlite_file, InlineReaders};
+use inline_writes::InlineWriter;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
@@ -61,6 +67,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite files only: connections for reads on the calling thread.
     inline: Option<Arc<InlineReaders>>,
+    /// SQLite files only: the connection that commits write batches.
+    batch_writer: Option<Arc<InlineWriter>>,
 }
 
 /// A storage failure, classified for the callers that must tell them apart.
@@ -75,6 +83,10 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A statement that had to change a row changed none (`Statement::must_change`);
+    /// the transaction was rolled back.
+    #[error("a write that had to change a row changed none")]
+    Unchanged,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -131,6 +143,7 @@ impl Store {
                 read,
                 write,
                 backend: Backend::Sqlite,
+                batch_writer: file.clone().map(|f| Arc::new(InlineWriter::new(f))),
                 inline: file.map(|f| Arc::new(InlineReaders::new(f))),
             })
         } else {
@@ -144,6 +157,7 @@ impl Store {
                 write: pool,
                 backend: Backend::Postgres,
                 inline: None,
+                batch_writer: None,
             })
         }
     }
@@ -176,6 +190,10 @@ impl Store {
 
     pub(crate) fn inline_reader(&self) -> Option<&InlineReaders> {
         self.inline.as_deref()
+    }
+
+    pub(crate) fn inline_writer(&self) -> Option<&Arc<InlineWriter>> {
+        self.batch_writer.as_ref()
     }
 
     pub(crate) fn writer(&self) -> &AnyPool {

@@ -1,10 +1,11 @@
 //! Reads whose every parameter is text, run inline on SQLite files (`inline_reads`) and
 //! through the reader pool otherwise, with one SQL text for both. The page and Frontend
-//! API reads that every signed-in request makes (client by token, its sessions, the user
-//! with its identifiers and accounts) go through here: on SQLite each saves a hand-off
-//! to a pool thread and back.
+//! API reads that every signed-in request makes (client by token or id, its sessions, the
+//! user with its identifiers and accounts) and a sign-in's identifier lookup go through
+//! here: on SQLite each saves a hand-off to a pool thread and back.
 
 use sqlx::any::AnyRow;
+use sqlx::Any;
 
 use super::{Store, StoreResult};
 use crate::domain::model::{
@@ -200,6 +201,30 @@ impl Store {
             query = query.bind(*bind);
         }
         Ok(query.fetch_all(self.reader()).await?)
+    }
+
+    /// The single column of at most one row of `sql` with the text parameters `binds`.
+    pub(crate) async fn read_value<T>(&self, sql: &str, binds: &[&str]) -> StoreResult<Option<T>>
+    where
+        T: rusqlite::types::FromSql
+            + for<'r> sqlx::Decode<'r, Any>
+            + sqlx::Type<Any>
+            + Send
+            + Unpin,
+    {
+        if let Some(inline) = self.inline_reader() {
+            return Ok(inline.read(|conn| {
+                use rusqlite::OptionalExtension;
+                conn.prepare_cached(sql)?
+                    .query_row(rusqlite::params_from_iter(binds), |row| row.get(0))
+                    .optional()
+            })?);
+        }
+        let mut query = sqlx::query_scalar::<_, T>(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        Ok(query.fetch_optional(self.reader()).await?)
     }
 }
 

@@ -1,9 +1,8 @@
 //! Sessions: one per signed-in user per client.
 
 use rusqlite::OptionalExtension;
-use sqlx::{Any, Transaction};
 
-use super::{Store, StoreResult};
+use super::{Statement, Store, StoreResult, Writes};
 use crate::domain::model::{client_uat, session_status_at, Session, TokenSubject, SESSION_ACTIVE};
 
 const SESSION_COLUMNS: &str = "id, client_id, user_id, status, first_factor_at, second_factor_at, last_active_at, \
@@ -86,31 +85,27 @@ pub struct SessionQuery {
 }
 
 impl Store {
-    pub async fn insert_session(
-        &self,
-        tx: &mut Transaction<'static, Any>,
-        s: &Session,
-    ) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(&s.id)
-        .bind(&s.client_id)
-        .bind(&s.user_id)
-        .bind(&s.status)
-        .bind(s.first_factor_at)
-        .bind(s.second_factor_at)
-        .bind(s.last_active_at)
-        .bind(s.expire_at)
-        .bind(s.ended_at)
-        .bind(&s.last_active_organization_id)
-        .bind(&s.actor)
-        .bind(&s.latest_activity)
-        .bind(s.created_at)
-        .bind(s.updated_at)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
+    pub async fn insert_session(&self, w: &mut impl Writes, s: &Session) -> StoreResult<()> {
+        w.write(
+            Statement::new(format!(
+                "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ))
+            .text(s.id.as_str())
+            .text(s.client_id.as_str())
+            .text(s.user_id.as_str())
+            .text(s.status.as_str())
+            .int(s.first_factor_at)
+            .int(s.second_factor_at)
+            .int(s.last_active_at)
+            .int(s.expire_at)
+            .int(s.ended_at)
+            .text(s.last_active_organization_id.as_deref())
+            .text(s.actor.as_deref())
+            .text(s.latest_activity.as_str())
+            .int(s.created_at)
+            .int(s.updated_at),
+        )
+        .await
     }
 
     /// One indexed read: the hot path of token minting.

@@ -3,7 +3,7 @@
 use sqlx::{Any, Transaction};
 
 use super::point_reads::{sqlite_all, sqlite_optional};
-use super::{classify, Store, StoreResult};
+use super::{classify, Statement, Store, StoreResult, Writes};
 use crate::domain::model::{Identifier, User, UserRecord};
 use crate::domain::templates::UserData;
 
@@ -201,16 +201,12 @@ impl Store {
         kind: &str,
         normalized: &str,
     ) -> StoreResult<Option<String>> {
-        let sql = if kind == "username" {
-            "SELECT id FROM users WHERE username_normalized = $1"
-        } else {
-            "SELECT user_id FROM identifiers WHERE value_normalized = $1 AND kind = $2"
-        };
-        let mut q = sqlx::query_scalar(sql).bind(normalized);
-        if kind != "username" {
-            q = q.bind(kind);
+        if kind == "username" {
+            let sql = "SELECT id FROM users WHERE username_normalized = $1";
+            return self.read_value(sql, &[normalized]).await;
         }
-        Ok(q.fetch_optional(self.reader()).await?)
+        let sql = "SELECT user_id FROM identifiers WHERE value_normalized = $1 AND kind = $2";
+        self.read_value(sql, &[normalized, kind]).await
     }
 
     pub async fn list_users(&self, q: &UserQuery) -> StoreResult<(Vec<UserRecord>, i64)> {
@@ -442,16 +438,18 @@ impl Store {
 
     pub async fn touch_user_sign_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        w: &mut impl Writes,
         id: &str,
         now: i64,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_sign_in_at = $1, last_active_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-        Ok(())
+        w.write(
+            Statement::new(
+                "UPDATE users SET last_sign_in_at = $1, last_active_at = $1 WHERE id = $2",
+            )
+            .int(now)
+            .text(id),
+        )
+        .await
     }
 }
 
