@@ -149,10 +149,14 @@ impl Store {
         }
         if let Some(writer) = self.inline_writer() {
             // The single writer connection is held, unused, so that no other write of
-            // this process runs meanwhile.
-            let _only_writer = self.writer().acquire().await?;
+            // this process runs meanwhile. It moves into the job, so it stays held until
+            // the commit is done even if the caller stops waiting.
+            let only_writer = self.writer().acquire().await?;
             let writer = writer.clone();
-            let job = tokio::task::spawn_blocking(move || writer.run(&batch.statements));
+            let job = tokio::task::spawn_blocking(move || {
+                let _held = only_writer;
+                writer.run(&batch.statements)
+            });
             return match job.await {
                 Ok(result) => result,
                 Err(e) => match e.try_into_panic() {
