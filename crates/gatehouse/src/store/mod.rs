@@ -192,7 +192,7 @@ impl Store {
         self.inline.as_deref()
     }
 
-    pub(crate) fn inline_writer(&self) -> Option<&Arc<InlineWriter>> {
+    pub(crate) fn batch_writer(&self) -> Option<&Arc<InlineWriter>> {
         self.batch_writer.as_ref()
     }
 

@@ -143,11 +143,13 @@ impl Writes for Batch {
 impl Store {
     /// Commits every statement of `batch` in one transaction, or none of them: a
     /// statement that fails (or changes nothing when it must) rolls back the others.
+    /// It takes the writer connection, so never call it while holding a transaction
+    /// from [`Store::begin`]: on SQLite that would wait for itself.
     pub async fn commit_batch(&self, batch: Batch) -> StoreResult<()> {
         if batch.statements.is_empty() {
             return Ok(());
         }
-        if let Some(writer) = self.inline_writer() {
+        if let Some(writer) = self.batch_writer() {
             // The single writer connection is held, unused, so that no other write of
             // this process runs meanwhile. It moves into the job, so it stays held until
             // the commit is done even if the caller stops waiting.
