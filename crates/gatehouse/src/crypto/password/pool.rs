@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
 
@@ -51,7 +51,7 @@ impl HashPool {
                 capacity: concurrency.saturating_add(queue),
                 admitted: Arc::new(AtomicUsize::new(0)),
                 running: Arc::new(AtomicUsize::new(0)),
-                standing: Arc::default(),
+                standing: Arc::new(StandingQueue::new(concurrency)),
                 line: Line::default(),
             }),
         }
@@ -71,16 +71,12 @@ impl HashPool {
         // Dropped if this future is cancelled while waiting; else moved into the job.
         let admission = Admission::claim(&inner.admitted, inner.capacity)
             .inspect_err(|_| inner.standing.refused(arrived))?;
-        let mut queued = false;
         let permit = match Arc::clone(&inner.permits).try_acquire_owned() {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(Overloaded),
-            Err(TryAcquireError::NoPermits) => {
-                queued = true;
-                self.wait_for_slot(arrived).await?
-            }
+            Err(TryAcquireError::NoPermits) => self.wait_for_slot(arrived).await?,
         };
-        let running = Running::start(inner, queued.then_some(arrived));
+        let running = Running::start(inner);
         // Everything the job holds moves into it, so it is held until the work is done
         // even if the caller stops waiting; the slot is released last.
         let job = tokio::task::spawn_blocking(move || {
@@ -214,7 +210,7 @@ impl Drop for Admission {
     }
 }
 
-/// Counts a running job for [`HashPool::in_flight`] and reports its wait and run time
+/// Counts a running job for [`HashPool::in_flight`] and reports its start and run time
 /// to the standing-queue state.
 struct Running {
     counter: Arc<AtomicUsize>,
@@ -223,12 +219,10 @@ struct Running {
 }
 
 impl Running {
-    /// `queued_at` is when the job started waiting, `None` if it found a free slot.
-    fn start(inner: &Inner, queued_at: Option<Instant>) -> Self {
+    fn start(inner: &Inner) -> Self {
         let started = Instant::now();
         inner.running.fetch_add(1, Ordering::AcqRel);
-        let waited = queued_at.map_or(Duration::ZERO, |q| started - q);
-        inner.standing.started(waited, started);
+        inner.standing.started(started);
         Self {
             counter: Arc::clone(&inner.running),
             standing: Arc::clone(&inner.standing),
