@@ -104,13 +104,15 @@ impl ClientCtx {
 
     /// `__client_uat`: seconds of the last sign-in while a session is active, else 0.
     pub async fn client_uat(&self, app: &App) -> Result<i64, Error> {
-        let Some(client) = &self.client else {
-            return Ok(0);
-        };
-        if self.active_sessions(app).await?.is_empty() {
-            return Ok(0);
+        Ok(self.uat_with(&self.active_sessions(app).await?))
+    }
+
+    /// [`Self::client_uat`] given the client's active sessions.
+    pub fn uat_with(&self, active: &[Session]) -> i64 {
+        match &self.client {
+            Some(client) if !active.is_empty() => client.uat(),
+            _ => 0,
         }
-        Ok(client.last_auth_at.unwrap_or(client.created_at) / 1000)
     }
 }
 

@@ -1,36 +1,25 @@
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 use crate::app::AppRef;
 use crate::domain::{sessions, tokens};
 use crate::error::Error;
 use crate::http::backend::QueryParams;
 use crate::http::cookies;
-use crate::http::envelope::{self, finish};
+use crate::http::envelope::finish_with_client;
 use crate::http::extract::Frontend;
 
 /// `GET /v1/client`: the current client, created (with its cookie) when absent.
 pub async fn get_client(State(app): State<AppRef>, mut fe: Frontend) -> Response {
-    let result = fe.ctx.ensure(&app).await.map(|_| Value::Null);
-    match result {
-        Ok(_) => {
-            let client = envelope::client_json(&app, &fe.ctx).await;
-            finish(&app, fe.ctx, client).await
-        }
-        Err(e) => finish(&app, fe.ctx, Err(e)).await,
-    }
+    let result = fe.ctx.ensure(&app).await.map(|_| ());
+    finish_with_client(&app, fe.ctx, result).await
 }
 
 /// `DELETE /v1/client/sessions`: signs out every session of this client.
 pub async fn sign_out_all(State(app): State<AppRef>, mut fe: Frontend) -> Response {
-    let result = async {
-        sessions::sign_out_client(&app, &mut fe.ctx).await?;
-        envelope::client_json(&app, &fe.ctx).await
-    }
-    .await;
-    finish(&app, fe.ctx, result).await
+    let result = sessions::sign_out_client(&app, &mut fe.ctx).await;
+    finish_with_client(&app, fe.ctx, result).await
 }
 
 #[derive(serde::Deserialize)]
