@@ -42,7 +42,7 @@ fn our_params() -> Params {
 /// Spare argon2 working memory (19 MiB each at our parameters), reused across hashes.
 ///
 /// Allocating it afresh for every hash was measured to make a password check in the
-/// server ~40 % slower than the same check in a loop: each blocking thread has its own
+/// server ~40 % slower than the same check in a loop: each hashing thread has its own
 /// malloc arena, so most hashes got memory the allocator had just returned to the OS
 /// and faulted it in again. At most [`max_spare_memories`] are kept (about what a busy
 /// hashing pool holds anyway); extra ones are freed.

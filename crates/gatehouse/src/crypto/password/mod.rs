@@ -9,6 +9,7 @@ mod argon;
 mod bcrypt_digest;
 mod encoding;
 mod firebase_scrypt;
+mod hash_threads;
 mod pbkdf2_digest;
 mod pool;
 mod standing_queue;

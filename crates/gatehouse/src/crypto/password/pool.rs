@@ -9,8 +9,11 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use std::panic::AssertUnwindSafe;
 
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+use super::hash_threads::{HashThreads, NoThread};
 use super::standing_queue::StandingQueue;
 
 /// Returned when the pool is saturated and its wait queue is full.
@@ -18,9 +21,9 @@ use super::standing_queue::StandingQueue;
 #[error("password hashing is overloaded, retry later")]
 pub struct Overloaded;
 
-/// Runs closures on tokio's blocking pool, at most `concurrency` at once,
-/// with at most `queue` callers waiting (fewer under sustained overload, see
-/// `standing_queue`). Cloning shares the same pool.
+/// Runs closures on its own low-priority threads (see `hash_threads`), at most
+/// `concurrency` at once, with at most `queue` callers waiting (fewer under sustained
+/// overload, see `standing_queue`). Cloning shares the same pool.
 #[derive(Debug, Clone)]
 pub struct HashPool {
     inner: Arc<Inner>,
@@ -38,6 +41,7 @@ struct Inner {
     running: Arc<AtomicUsize>,
     standing: Arc<StandingQueue>,
     line: Line,
+    threads: HashThreads,
 }
 
 impl HashPool {
@@ -53,11 +57,12 @@ impl HashPool {
                 running: Arc::new(AtomicUsize::new(0)),
                 standing: Arc::new(StandingQueue::new(concurrency)),
                 line: Line::default(),
+                threads: HashThreads::new(concurrency),
             }),
         }
     }
 
-    /// Runs `f` on the blocking pool, waiting for a slot if needed, or
+    /// Runs `f` on one of the pool's threads, waiting for a slot if needed, or
     /// returns [`Overloaded`] immediately when the queue is full.
     ///
     /// A panic inside `f` is propagated to the caller.
@@ -77,19 +82,21 @@ impl HashPool {
             Err(TryAcquireError::NoPermits) => self.wait_for_slot(arrived).await?,
         };
         let running = Running::start(inner);
+        let (done, outcome) = oneshot::channel();
         // Everything the job holds moves into it, so it is held until the work is done
-        // even if the caller stops waiting; the slot is released last.
-        let job = tokio::task::spawn_blocking(move || {
-            let _held = (running, admission, permit);
-            f()
-        });
-        match job.await {
-            Ok(value) => Ok(value),
-            Err(error) => match error.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                // Only happens when the runtime is shutting down.
-                Err(_) => Err(Overloaded),
-            },
+        // even if the caller stops waiting; the slot is released before the caller hears.
+        let job = move || {
+            let held = (running, admission, permit);
+            let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+            drop(held);
+            let _ = done.send(result);
+        };
+        inner.threads.run(job).map_err(|NoThread| Overloaded)?;
+        match outcome.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            // The thread is gone without an answer: only when the process is ending.
+            Err(_) => Err(Overloaded),
         }
     }
 
