@@ -32,7 +32,7 @@ async fn respond(app: &App, ctx: &ClientCtx, result: Result<Option<Value>, Error
     };
     let uat = sessions.as_ref().map_or(0, |s| ctx.uat_with(s));
     let mut response = match (result, sessions) {
-        (Ok(value), Ok(sessions)) => match client_json_of(app, ctx, &sessions).await {
+        (Ok(value), Ok(sessions)) => match client_json(app, ctx, &sessions).await {
             Ok(client) => {
                 let value = value.unwrap_or_else(|| client.clone());
                 (
@@ -77,14 +77,9 @@ fn set_cookies(app: &App, ctx: &ClientCtx, uat: i64, response: &mut Response) {
     }
 }
 
-/// The client object: active sessions (with their users), the current sign-in and sign-up.
-pub async fn client_json(app: &App, ctx: &ClientCtx) -> Result<Value, Error> {
-    let sessions = ctx.active_sessions(app).await?;
-    client_json_of(app, ctx, &sessions).await
-}
-
-/// [`client_json`] with the client's active sessions already read.
-async fn client_json_of(app: &App, ctx: &ClientCtx, active: &[Session]) -> Result<Value, Error> {
+/// The client object: its `active` sessions (with their users), the current sign-in and
+/// sign-up.
+async fn client_json(app: &App, ctx: &ClientCtx, active: &[Session]) -> Result<Value, Error> {
     let Some(client) = &ctx.client else {
         return Ok(Value::Null);
     };
