@@ -18,7 +18,7 @@ type Job = Box<dyn FnOnce() + Send + 'static>;
 /// Up to `max` threads, started as jobs first need them, running jobs in the order given.
 #[derive(Debug)]
 pub(super) struct HashThreads {
-    jobs: Mutex<Sender<Job>>,
+    jobs: Sender<Job>,
     queue: Arc<Mutex<Receiver<Job>>>,
     started: Mutex<usize>,
     max: usize,
@@ -32,7 +32,7 @@ impl HashThreads {
     pub(super) fn new(max: usize) -> Self {
         let (jobs, queue) = channel();
         Self {
-            jobs: Mutex::new(jobs),
+            jobs,
             queue: Arc::new(Mutex::new(queue)),
             started: Mutex::new(0),
             max: max.max(1),
@@ -43,8 +43,7 @@ impl HashThreads {
     /// (to at most `max`), so a job never waits long for a thread.
     pub(super) fn run(&self, job: impl FnOnce() + Send + 'static) -> Result<(), NoThread> {
         self.start_thread_if_short()?;
-        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
-        jobs.send(Box::new(job)).map_err(|_| NoThread)
+        self.jobs.send(Box::new(job)).map_err(|_| NoThread)
     }
 
     fn start_thread_if_short(&self) -> Result<(), NoThread> {

@@ -17,6 +17,7 @@
 //! sign: under overload it happens whenever no request happens to arrive in the second
 //! half of a hash, and clearing then would let the queue fill again and make the next few
 //! admitted requests wait out a full queue.
+
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
