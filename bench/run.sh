@@ -82,10 +82,36 @@ SERVER_PID=""
 STARTS=0
 cleanup() {
   if [[ -n $SERVER_PID ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [[ -n $HALT_POLL_WAS ]]; then echo "$HALT_POLL_WAS" >"$HALT_POLL_FILE" 2>/dev/null || true; fi
   if [[ $KEEP == 0 ]]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
 }
 trap cleanup EXIT
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+
+# Idle vCPUs. In a VM whose idle driver halts at once (cpuidle "haltpoll" with
+# guest_halt_poll_ns = 0; the kernel's default is 200 µs of polling first), each loopback
+# response that finds the load generator's vCPU halted makes the server's core pay a
+# hypervisor exit to wake it: ~20 µs of the server's CPU per response on a KVM guest,
+# charged only to endpoints slow enough that the load generator sleeps between responses
+# (docs/PERFORMANCE.md, "Idle vCPUs"). The run sets the kernel's default for its duration
+# and restores the machine's value at exit; HALT_POLL_NS=keep leaves the machine as it is.
+HALT_POLL_FILE=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+HALT_POLL_NS=${HALT_POLL_NS:-200000}
+HALT_POLL_WAS=""
+HALT_POLL_NOTE="no guest haltpoll idle driver"
+if [[ -r $HALT_POLL_FILE ]]; then
+  HALT_POLL_NOTE="guest_halt_poll_ns $(cat "$HALT_POLL_FILE") (the machine's)"
+  if [[ $HALT_POLL_NS != keep && $(cat "$HALT_POLL_FILE") != "$HALT_POLL_NS" ]]; then
+    was=$(cat "$HALT_POLL_FILE")
+    if echo "$HALT_POLL_NS" >"$HALT_POLL_FILE" 2>/dev/null; then
+      HALT_POLL_WAS=$was
+      HALT_POLL_NOTE="guest_halt_poll_ns $HALT_POLL_NS for this run (the machine's: $was)"
+    else
+      HALT_POLL_NOTE="guest_halt_poll_ns $was (the machine's; could not set $HALT_POLL_NS)"
+    fi
+  fi
+fi
+log "idle vCPUs: $HALT_POLL_NOTE"
 
 # ---------------------------------------------------------------- helpers
 
@@ -320,6 +346,7 @@ if [[ $PAGES_ONLY == 1 ]]; then
   row() { printf '%-58s %-52s %-8s %s\n' "$1" "$2" "$3" "$4" | tee -a "$RESULTS"; }
   echo
   echo "Gatehouse pages benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null); load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1 /proc/loadavg)"
+  echo "idle vCPUs: $HALT_POLL_NOTE"
   row "target" "measured" "ratio" "verdict"
   row "----" "----" "----" "----"
   pages_report
@@ -423,6 +450,7 @@ stop_server
 
 if [[ $MINT_ONLY == 1 ]]; then
   r2() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
+  echo "idle vCPUs: $HALT_POLL_NOTE"
   for name in MINT_RS MINT_ED; do
     run=${!name}
     echo "$name: $(r2 "$(j "$run" .rps)")/s vs $(r2 "$(j "$run" .raw_wall)")/s," \
@@ -520,6 +548,7 @@ r2() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
   echo "Gatehouse load benchmark — $(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null)$(git diff --quiet HEAD -- crates 2>/dev/null || echo '+dirty')"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc --all) cores; server on cpu $SERVER_CPU, load on cpu $LOAD_CPU"
   echo "load phases: $ROUNDS x ${SLICE}s interleaved with the raw operation; load average before/after: $LOAD_BEFORE / $LOAD_AFTER"
+  echo "idle vCPUs: $HALT_POLL_NOTE"
   echo "ratio = requests per wall second / raw ops per wall second, both on cpu $SERVER_CPU in this run;"
   echo "cpu ratio = the same per CPU second of the server / of the raw loop (insensitive to time stolen by other processes)"
   echo
