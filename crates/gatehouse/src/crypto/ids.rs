@@ -7,7 +7,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::random::{random_bytes, BASE62};
+use super::random::{unique_bytes, BASE62};
 
 /// KSUID epoch (2014-05-13T16:53:20Z), in Unix seconds.
 const KSUID_EPOCH: u64 = 1_400_000_000;
@@ -22,7 +22,7 @@ pub fn new_id(prefix: &str) -> String {
     let mut id = String::with_capacity(prefix.len() + 1 + KSUID_CHARS);
     id.push_str(prefix);
     id.push('_');
-    id.push_str(&ksuid_at(now, random_bytes::<16>()));
+    id.push_str(&ksuid_at(now, unique_bytes::<16>()));
     id
 }
 
@@ -95,8 +95,8 @@ mod tests {
     fn sorts_by_second_whatever_the_payload() {
         let t = KSUID_EPOCH + 300_000_000;
         for _ in 0..1000 {
-            let earlier = ksuid_at(t, random_bytes());
-            let later = ksuid_at(t + 1, random_bytes());
+            let earlier = ksuid_at(t, unique_bytes());
+            let later = ksuid_at(t + 1, unique_bytes());
             assert!(earlier < later, "{earlier} !< {later}");
         }
         assert!(ksuid_at(t, [0xff; 16]) < ksuid_at(t + 1, [0; 16]));

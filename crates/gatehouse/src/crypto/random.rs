@@ -1,9 +1,10 @@
-//! Random bytes, tokens and codes drawn from the operating system's CSPRNG.
+//! Random bytes, tokens and codes drawn from the operating system's CSPRNG, and the
+//! random part of public identifiers drawn from a per-thread CSPRNG seeded by it.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::rngs::OsRng;
-use rand::RngCore as _;
+use rand::RngCore;
 
 /// The 62 characters of [`random_base62`], in ASCII order.
 pub(super) const BASE62: &[u8; 62] =
@@ -14,6 +15,22 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     OsRng.fill_bytes(&mut bytes);
     bytes
+}
+
+/// `N` bytes from this thread's CSPRNG (rand's `ThreadRng`: ChaCha12, seeded from the OS
+/// and reseeded from it every 64 KiB of output), for the random part of *public*
+/// identifiers drawn on every request: ids and a token's `jti`. One system call per
+/// draw is a measurable share of the token endpoint. Secrets use [`random_bytes`].
+pub fn unique_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+/// `n` characters from `0-9A-Za-z` drawn like [`unique_bytes`]: a public, unique value
+/// (a token's `jti`), never a secret.
+pub fn unique_base62(n: usize) -> String {
+    from_alphabet(BASE62, n, unique_bytes::<64>)
 }
 
 /// A 256-bit opaque token, base64url without padding (43 characters).
@@ -41,14 +58,17 @@ pub fn random_readable(n: usize) -> String {
 }
 
 fn random_from(alphabet: &[u8], n: usize) -> String {
-    // One read from the OS per 64 bytes, not one per character (a token's `jti` is on the
-    // minting hot path). Bytes at or above the largest multiple of the alphabet's length
-    // are rejected, so there is no modulo bias.
+    from_alphabet(alphabet, n, random_bytes::<64>)
+}
+
+/// `n` characters of `alphabet`, from bytes drawn 64 at a time. Bytes at or above the
+/// largest multiple of the alphabet's length are rejected, so there is no modulo bias.
+fn from_alphabet(alphabet: &[u8], n: usize, mut draw: impl FnMut() -> [u8; 64]) -> String {
     debug_assert!((1..=256).contains(&alphabet.len()));
     let zone = 256 - 256 % alphabet.len();
     let mut out = String::with_capacity(n);
     while out.len() < n {
-        for b in random_bytes::<64>() {
+        for b in draw() {
             if out.len() == n {
                 break;
             }
@@ -122,5 +142,23 @@ mod tests {
     fn digits_and_base62_are_roughly_uniform() {
         assert_roughly_uniform(&random_digits(50_000), &BASE62[..10]);
         assert_roughly_uniform(&random_base62(62_000), BASE62);
+        assert_roughly_uniform(&unique_base62(62_000), BASE62);
+    }
+
+    #[test]
+    fn unique_values_differ_across_draws_and_threads() {
+        let here: HashSet<[u8; 16]> = (0..1000).map(|_| unique_bytes::<16>()).collect();
+        assert_eq!(here.len(), 1000);
+        let there: Vec<[u8; 16]> =
+            std::thread::spawn(|| (0..1000).map(|_| unique_bytes()).collect())
+                .join()
+                .unwrap();
+        assert!(
+            there.iter().all(|b| !here.contains(b)),
+            "threads draw different streams"
+        );
+        let jti = unique_base62(20);
+        assert_eq!(jti.len(), 20);
+        assert!(jti.bytes().all(|c| c.is_ascii_alphanumeric()));
     }
 }
