@@ -264,7 +264,12 @@ fn optional_fields(app: &App) -> Vec<&'static str> {
 pub fn token(jwt: &str, warnings: &[String]) -> String {
     if warnings.is_empty() {
         // The JWT is base64url and dots: nothing in it needs JSON escaping.
-        format!(r#"{{"object":"token","jwt":"{jwt}"}}"#)
+        const OPEN: &str = r#"{"object":"token","jwt":""#;
+        let mut body = String::with_capacity(OPEN.len() + jwt.len() + 2);
+        body.push_str(OPEN);
+        body.push_str(jwt);
+        body.push_str(r#""}"#);
+        body
     } else {
         json!({"object": "token", "jwt": jwt, "warnings": warnings}).to_string()
     }
