@@ -100,9 +100,9 @@ HALT_POLL_NS=${HALT_POLL_NS:-200000}
 HALT_POLL_WAS=""
 HALT_POLL_NOTE="no guest haltpoll idle driver"
 if [[ -r $HALT_POLL_FILE ]]; then
-  HALT_POLL_NOTE="guest_halt_poll_ns $(cat "$HALT_POLL_FILE") (the machine's)"
-  if [[ $HALT_POLL_NS != keep && $(cat "$HALT_POLL_FILE") != "$HALT_POLL_NS" ]]; then
-    was=$(cat "$HALT_POLL_FILE")
+  was=$(cat "$HALT_POLL_FILE")
+  HALT_POLL_NOTE="guest_halt_poll_ns $was (the machine's)"
+  if [[ $HALT_POLL_NS != keep && $was != "$HALT_POLL_NS" ]]; then
     if echo "$HALT_POLL_NS" >"$HALT_POLL_FILE" 2>/dev/null; then
       HALT_POLL_WAS=$was
       HALT_POLL_NOTE="guest_halt_poll_ns $HALT_POLL_NS for this run (the machine's: $was)"
