@@ -89,14 +89,15 @@ trap cleanup EXIT
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 
 # Idle vCPUs. In a VM whose idle driver halts at once (cpuidle "haltpoll" with
-# guest_halt_poll_ns = 0; the kernel's default is 200 µs of polling first), each loopback
-# response that finds the load generator's vCPU halted makes the server's core pay a
-# hypervisor exit to wake it: ~20 µs of the server's CPU per response on a KVM guest,
-# charged only to endpoints slow enough that the load generator sleeps between responses
-# (docs/PERFORMANCE.md, "Idle vCPUs"). The run sets the kernel's default for its duration
-# and restores the machine's value at exit; HALT_POLL_NS=keep leaves the machine as it is.
+# guest_halt_poll_ns = 0), each loopback response that finds the load generator's vCPU
+# halted makes the server's core pay a hypervisor exit to wake it: ~20-30 µs of the
+# server's CPU per response on a KVM guest, charged only to endpoints slow enough that the
+# load generator sleeps between responses (docs/PERFORMANCE.md, "Idle vCPUs"). The run
+# lets an idle vCPU poll for up to 1 ms before halting, longer than the load generator
+# waits for a response in any throughput phase (an RS256 mint: 300-450 µs), and restores
+# the machine's value at exit; HALT_POLL_NS=keep leaves the machine as it is.
 HALT_POLL_FILE=/sys/module/haltpoll/parameters/guest_halt_poll_ns
-HALT_POLL_NS=${HALT_POLL_NS:-200000}
+HALT_POLL_NS=${HALT_POLL_NS:-1000000}
 HALT_POLL_WAS=""
 HALT_POLL_NOTE="no guest haltpoll idle driver"
 if [[ -r $HALT_POLL_FILE ]]; then
