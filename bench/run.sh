@@ -90,7 +90,7 @@ LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
 
 # Idle vCPUs. In a VM whose idle driver halts at once (cpuidle "haltpoll" with
 # guest_halt_poll_ns = 0), each loopback response that finds the load generator's vCPU
-# halted makes the server's core pay a hypervisor exit to wake it: ~20-30 µs of the
+# halted makes the server's core pay a hypervisor exit to wake it: ~15-30 µs of the
 # server's CPU per response on a KVM guest, charged only to endpoints slow enough that the
 # load generator sleeps between responses (docs/PERFORMANCE.md, "Idle vCPUs"). The run
 # lets an idle vCPU poll for up to 1 ms before halting, longer than the load generator
@@ -208,7 +208,8 @@ interleaved() {
       per_cpu_s: ($n / ($runs | map(.server_cpu_s) | add)),
       raw_wall: ($raws | map(.wall) | add / length),
       raw_cpu: ($raws | map(.cpu) | add / length),
-      rounds: ($runs | map(.rps | floor)) }'
+      rounds: ($runs | map(.rps | floor)),
+      raw_rounds: ($raws | map(.wall | floor)) }'
 }
 
 # create_users FILE PREFIX N: users PREFIX1..N@bench.example via the Backend API.
@@ -458,7 +459,8 @@ if [[ $MINT_ONLY == 1 ]]; then
       "ratio $(ratio "$(j "$run" .rps)" "$(j "$run" .raw_wall)")," \
       "cpu ratio $(ratio "$(j "$run" .per_cpu_s)" "$(j "$run" .raw_cpu)")," \
       "server cpu per request $(awk -v c="$(j "$run" .server_cpu_s)" -v n="$(j "$run" .requests)" 'BEGIN { printf "%.1f", 1e6 * c / n }') us," \
-      "non-2xx $(j "$run" .non2xx)"
+      "non-2xx $(j "$run" .non2xx);" \
+      "rounds $(j "$run" '.rounds | join(" ")') vs $(j "$run" '.raw_rounds | join(" ")')"
   done
   exit 0
 fi
@@ -611,6 +613,7 @@ pages_report
   echo "  raw (2 s each, before the load): $(awk 'NR <= 4 { printf "%s %s/s  ", $1, $2 }' "$WORK/raw.txt")"
   echo "  server share of its core during the load: mint RS256 $(ratio "$(j "$MINT_RS" .server_cpu_s)" "$(j "$MINT_RS" .core_busy_s)"), sign-in $(ratio "$(j "$SIGNIN" .server_cpu_s)" "$(j "$SIGNIN" .core_busy_s)"), mint EdDSA $(ratio "$(j "$MINT_ED" .server_cpu_s)" "$(j "$MINT_ED" .core_busy_s)")"
   echo "  per-round rps: mint RS256 $(j "$MINT_RS" '.rounds | join(" ")'), sign-in $(j "$SIGNIN" '.rounds | join(" ")'), mint EdDSA $(j "$MINT_ED" '.rounds | join(" ")')"
+  echo "  per-round baselines: rsa2048_sign $(j "$MINT_RS" '.raw_rounds | join(" ")'), argon2id_verify $(j "$SIGNIN" '.raw_rounds | join(" ")'), healthz $(j "$MINT_ED" '.raw_rounds | join(" ")')"
   echo "  server CPU per request: mint RS256 $(awk -v v="$(j "$MINT_RS" .per_cpu_s)" 'BEGIN { printf "%.0f", 1e6 / v }') us (raw sign $(awk -v v="$(j "$MINT_RS" .raw_cpu)" 'BEGIN { printf "%.0f", 1e6 / v }') us), mint EdDSA $(awk -v v="$(j "$MINT_ED" .per_cpu_s)" 'BEGIN { printf "%.0f", 1e6 / v }') us (healthz $(awk -v v="$(j "$MINT_ED" .raw_cpu)" 'BEGIN { printf "%.0f", 1e6 / v }') us), sign-in $(awk -v v="$(j "$SIGNIN" .per_cpu_s)" 'BEGIN { printf "%.1f", 1e3 / v }') ms (raw verify $(awk -v v="$(j "$SIGNIN" .raw_cpu)" 'BEGIN { printf "%.1f", 1e3 / v }') ms)"
   echo "  mint RS256 p50/p99 $(j "$MINT_RS" .p50_ms)/$(j "$MINT_RS" .p99_ms) ms at $MINT_CONNS conns, $(j "$MINT_RS1" .p50_ms)/$(j "$MINT_RS1" .p99_ms) ms at 1; mint EdDSA p50/p99 $(j "$MINT_ED" .p50_ms)/$(j "$MINT_ED" .p99_ms) ms"
   echo "  sign-in p50/p99 $(j "$SIGNIN" .p50_ms)/$(j "$SIGNIN" .p99_ms) ms at $SIGNIN_CONNS conns, $(j "$SIGNIN1" .p50_ms)/$(j "$SIGNIN1" .p99_ms) ms at 1 ($(r2 "$(j "$SIGNIN1" .rps)")/s)"
