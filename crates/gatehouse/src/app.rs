@@ -17,6 +17,7 @@ use crate::domain::jwt_templates::TemplateCache;
 use crate::domain::keys::KeyRing;
 use crate::domain::password_policy::PasswordPolicy;
 use crate::domain::session_claims::SessionClaims;
+use crate::http::client_ip::Cidr;
 use crate::store::Store;
 
 #[derive(Debug)]
@@ -38,6 +39,8 @@ pub struct App {
     pub session_claims: SessionClaims,
     /// JWT templates compiled and their keys parsed, for minting.
     pub jwt_templates: TemplateCache,
+    /// `[rate_limits] trusted_proxies`, parsed once (the configuration was validated).
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 pub type AppRef = Arc<App>;
@@ -86,6 +89,12 @@ impl App {
             .await?;
         let hashes = HashPool::new(config.hash_concurrency(), config.hash_queue());
         let session_claims = SessionClaims::load(&store, &config.session.claims).await?;
+        let trusted_proxies = config
+            .rate_limits
+            .trusted_proxies
+            .iter()
+            .filter_map(|c| Cidr::parse(c))
+            .collect();
         let app = App {
             config: Arc::new(config),
             store,
@@ -99,6 +108,7 @@ impl App {
             oauth,
             session_claims,
             jwt_templates: TemplateCache::default(),
+            trusted_proxies,
         };
         Ok((Arc::new(app), notes))
     }

@@ -140,18 +140,11 @@ fn request_ip(parts: &Parts, app: &AppRef) -> IpAddr {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let trusted: Vec<client_ip::Cidr> = app
-        .config
-        .rate_limits
-        .trusted_proxies
-        .iter()
-        .filter_map(|c| client_ip::Cidr::parse(c))
-        .collect();
     let xff = parts
         .headers
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
-    client_ip::resolve(peer, xff, &trusted)
+    client_ip::resolve(peer, xff, &app.trusted_proxies)
 }
 
 /// The signed-in user of a Frontend API request: a session token (Bearer or `__session`)
