@@ -14,6 +14,7 @@
 //! - PostgreSQL uses one shared pool for both.
 
 mod attempts;
+mod checkpoint;
 mod clients;
 mod codes;
 mod external_accounts;
@@ -46,6 +47,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use checkpoint::Checkpointer;
 use inline_reads::{sqlite_file, InlineReaders};
 use inline_writes::InlineWriter;
 
@@ -69,6 +71,8 @@ pub struct Store {
     inline: Option<Arc<InlineReaders>>,
     /// SQLite files only: the connection that commits write batches.
     batch_writer: Option<Arc<InlineWriter>>,
+    /// SQLite files only: checkpoints the write-ahead log off the request path.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 /// A storage failure, classified for the callers that must tell them apart.
@@ -103,8 +107,10 @@ pub(crate) fn classify(e: sqlx::Error) -> StoreError {
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// Every SQLite connection that may write. No commit checkpoints the log: the
+/// checkpoint thread does (`checkpoint`).
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;";
+     PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;";
 
 impl Store {
     /// Connects (creating a SQLite file if needed) without migrating.
@@ -144,6 +150,9 @@ impl Store {
                 write,
                 backend: Backend::Sqlite,
                 batch_writer: file.clone().map(|f| Arc::new(InlineWriter::new(f))),
+                _checkpointer: file.clone().map(|f| {
+                    Checkpointer::start(f, checkpoint::INTERVAL, checkpoint::MAX_LOG_FRAMES)
+                }),
                 inline: file.map(|f| Arc::new(InlineReaders::new(f))),
             })
         } else {
@@ -158,6 +167,7 @@ impl Store {
                 backend: Backend::Postgres,
                 inline: None,
                 batch_writer: None,
+                _checkpointer: None,
             })
         }
     }
