@@ -20,8 +20,8 @@
 //! loses nothing, and the next connection to open the file recovers from it.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::thread::Thread;
 use std::time::Duration;
 
@@ -50,17 +50,24 @@ pub struct CheckpointStats {
     pub copied_frames: AtomicU64,
 }
 
-/// Owns the checkpoint thread: it stops within one interval of this being dropped.
+/// Owns the checkpoint thread: it stops as soon as this is dropped.
 #[derive(Debug)]
 pub struct Checkpointer {
     thread: Thread,
-    /// Read by the tests; `/metrics` has the same figures.
-    #[cfg_attr(not(test), allow(dead_code))]
-    stats: Arc<CheckpointStats>,
+    shared: Arc<Shared>,
+}
+
+/// What the owner and the thread share.
+#[derive(Debug, Default)]
+struct Shared {
+    stop: AtomicBool,
+    stats: CheckpointStats,
 }
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Relaxed);
+        // Nothing else on the thread parks, so this wakes its wait (or the next one).
         self.thread.unpark();
     }
 }
@@ -84,44 +91,34 @@ impl Checkpointer {
     /// Starts checkpointing the WAL of the SQLite file at `path` every `interval` in which
     /// something was written, until the returned value is dropped.
     pub fn start(path: PathBuf, interval: Duration, max_log_frames: u64) -> Arc<Checkpointer> {
-        let stats = Arc::new(CheckpointStats::default());
-        let (handle_tx, handle_rx) = std::sync::mpsc::channel::<Weak<Checkpointer>>();
-        let thread_stats = stats.clone();
+        let shared = Arc::new(Shared::default());
+        let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
             .name("gatehouse-checkpoint".into())
-            .spawn(move || {
-                let Ok(owner) = handle_rx.recv() else { return };
-                run(&path, interval, max_log_frames, &owner, &thread_stats);
-            })
+            .spawn(move || run(&path, interval, max_log_frames, &thread_shared))
             .expect("spawning the checkpoint thread");
-        let checkpointer = Arc::new(Checkpointer {
+        Arc::new(Checkpointer {
             thread: thread.thread().clone(),
-            stats,
-        });
-        let _ = handle_tx.send(Arc::downgrade(&checkpointer));
-        checkpointer
+            shared,
+        })
     }
 
+    /// Read by the tests; `/metrics` has the same figures.
     #[cfg_attr(not(test), allow(dead_code))]
     pub fn stats(&self) -> &CheckpointStats {
-        &self.stats
+        &self.shared.stats
     }
 }
 
-fn run(
-    path: &PathBuf,
-    interval: Duration,
-    max_log_frames: u64,
-    owner: &Weak<Checkpointer>,
-    stats: &CheckpointStats,
-) {
+fn run(path: &PathBuf, interval: Duration, max_log_frames: u64, shared: &Shared) {
+    let stats = &shared.stats;
     let mut conn: Option<Connection> = None;
     let mut changes = Changes { last: None };
     let idle_wait = IDLE_WAIT.max(interval);
     let mut wait = interval;
     loop {
         std::thread::park_timeout(wait);
-        if owner.strong_count() == 0 {
+        if shared.stop.load(Ordering::Relaxed) {
             return;
         }
         if conn.is_none() {
@@ -305,17 +302,24 @@ mod tests {
         commits(&conn, 100);
         let checkpointer = Checkpointer::start(path, Duration::from_millis(20), 50);
         let stats = checkpointer.stats();
-        std::thread::sleep(Duration::from_millis(200));
-        // The RESTART checkpoint waits for the reader (busy timeout) ...
-        assert_eq!(stats.restarts.load(Ordering::Relaxed), 1);
+        // The RESTART checkpoint starts and waits for the reader (busy timeout) ...
+        wait_for("a RESTART checkpoint", || {
+            stats.restarts.load(Ordering::Relaxed) == 1
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            stats.runs.load(Ordering::Relaxed),
+            1,
+            "the RESTART returned while a reader held its old snapshot"
+        );
         reader.execute_batch("COMMIT").unwrap();
         // ... and once it has finished, everything is copied and the log starts over.
         wait_for("the log to be copied whole", || {
             let log = stats.log_frames.load(Ordering::Relaxed);
             stats.copied_frames.load(Ordering::Relaxed) == log && log > 0
         });
-        commits(&conn, 1);
         let runs = stats.runs.load(Ordering::Relaxed);
+        commits(&conn, 1);
         wait_for("the next checkpoint", || {
             stats.runs.load(Ordering::Relaxed) > runs
         });
@@ -327,9 +331,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (path, _conn) = database(&dir);
         let checkpointer = Checkpointer::start(path, Duration::from_secs(3600), 10_000);
-        let stats = Arc::downgrade(&checkpointer.stats);
+        let shared = Arc::downgrade(&checkpointer.shared);
         drop(checkpointer);
-        // The thread held the last reference to the stats: it ended.
-        wait_for("the thread to end", || stats.strong_count() == 0);
+        // The thread held the last reference to what it shared: it ended.
+        wait_for("the thread to end", || shared.strong_count() == 0);
     }
 }
